@@ -1,0 +1,249 @@
+using Microsoft.Extensions.Logging;
+using TokenClient.Diagnostics;
+using TokenClient.Providers;
+
+namespace TokenClient.Caching;
+
+/// <summary>
+/// The cache of one key. Readers take the current token with one field read; a timer marks it due
+/// at its renewal point, after which callers read the clock: before expiry they still get it at
+/// once while one renewal runs in the background, after expiry they wait on the one shared
+/// acquisition.
+/// </summary>
+internal sealed class CachingTokenClient : ITokenClient, IDisposable
+{
+    // After a failed background renewal, the next try waits this long at most (less when expiry is nearer).
+    internal static readonly TimeSpan MaxRenewalRetryDelay = TimeSpan.FromSeconds(30);
+
+    private readonly Func<CancellationToken, Task<IssuedToken>> _requestToken;
+    private readonly string _clientName;
+    private readonly double _refreshRatio;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly object _gate = new();
+
+    private volatile CacheEntry? _entry;
+    private Task<AccessToken>? _acquisition; // guarded by _gate
+
+    public CachingTokenClient(
+        string clientName,
+        Func<CancellationToken, Task<IssuedToken>> requestToken,
+        double refreshRatio,
+        TimeProvider time,
+        ILogger logger)
+    {
+        _clientName = clientName;
+        _requestToken = requestToken;
+        _refreshRatio = refreshRatio;
+        _time = time;
+        _logger = logger;
+    }
+
+    public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
+    {
+        // The hit path: no lock, no allocation, no clock.
+        var entry = _entry;
+        return entry is { IsDue: false } ? new ValueTask<AccessToken>(entry.Token) : GetTokenSlowAsync(entry, cancellationToken);
+    }
+
+    public void Invalidate(AccessToken rejected)
+    {
+        ArgumentNullException.ThrowIfNull(rejected);
+        var entry = _entry;
+        while (entry is not null && string.Equals(entry.Token.Value, rejected.Value, StringComparison.Ordinal))
+        {
+            var seen = Interlocked.CompareExchange(ref _entry, null, entry);
+            if (ReferenceEquals(seen, entry))
+            {
+                entry.Dispose();
+                Log.TokenInvalidated(_logger, _clientName);
+                return;
+            }
+
+            entry = seen;
+        }
+    }
+
+    public void Dispose()
+    {
+        // The source is not disposed: an acquisition still running may yet read its token.
+        _disposed.Cancel();
+        _entry?.Dispose();
+    }
+
+    private ValueTask<AccessToken> GetTokenSlowAsync(CacheEntry? entry, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<AccessToken>(cancellationToken);
+        }
+
+        var now = _time.GetUtcNow();
+        if (entry is not null && now < entry.Token.ExpiresAt)
+        {
+            if (now >= entry.RenewAt)
+            {
+                RenewInBackground(entry);
+            }
+
+            return new ValueTask<AccessToken>(entry.Token);
+        }
+
+        return new ValueTask<AccessToken>(Acquire().WaitAsync(cancellationToken));
+    }
+
+    private void RenewInBackground(CacheEntry entry)
+    {
+        var started = false;
+        Task<AccessToken> renewal;
+        lock (_gate)
+        {
+            if (_acquisition is null)
+            {
+                started = true;
+            }
+
+            renewal = Acquire();
+        }
+
+        if (started)
+        {
+            Log.RenewalStarted(_logger, _clientName, entry.Token.ExpiresAt);
+
+            // Nobody awaits a background renewal; its failure is logged and handled in AcquireAsync.
+            _ = renewal.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    // One acquisition at a time, shared by every caller that arrives while it runs.
+    private Task<AccessToken> Acquire()
+    {
+        lock (_gate)
+        {
+            // Task.Run keeps the caller's thread (and this lock) out of the HTTP pipeline.
+            return _acquisition ??= Task.Run(AcquireAsync);
+        }
+    }
+
+    private async Task<AccessToken> AcquireAsync()
+    {
+        try
+        {
+            var issued = await _requestToken(_disposed.Token).ConfigureAwait(false);
+            Publish(issued);
+            return issued.Token;
+        }
+        catch (Exception) when (_entry is { } current && !_disposed.IsCancellationRequested)
+        {
+            // A failed renewal never discards a token that is still valid: keep serving it, try again later.
+            KeepServing(current);
+            throw;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _acquisition = null;
+            }
+        }
+    }
+
+    private void Publish(IssuedToken issued)
+    {
+        var lifetime = issued.Token.ExpiresAt - issued.ReceivedAt;
+        var renewAt = issued.ReceivedAt + (lifetime * _refreshRatio);
+        var previous = Interlocked.Exchange(ref _entry, new CacheEntry(issued.Token, renewAt, _time));
+        previous?.Dispose();
+    }
+
+    private void KeepServing(CacheEntry current)
+    {
+        var now = _time.GetUtcNow();
+        var remaining = current.Token.ExpiresAt - now;
+        if (remaining <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var retryAt = now + (remaining / 2 < MaxRenewalRetryDelay ? remaining / 2 : MaxRenewalRetryDelay);
+        var replacement = new CacheEntry(current.Token, retryAt, _time);
+        if (ReferenceEquals(Interlocked.CompareExchange(ref _entry, replacement, current), current))
+        {
+            current.Dispose();
+            Log.RenewalFailed(_logger, _clientName, current.Token.ExpiresAt, retryAt);
+        }
+        else
+        {
+            replacement.Dispose();
+        }
+    }
+
+    /// <summary>A cached token and the timer that marks it due for renewal.</summary>
+    private sealed class CacheEntry : IDisposable
+    {
+        // System.Threading.Timer takes at most about 49 days; longer waits are taken in steps.
+        private static readonly TimeSpan s_maxTimerStep = TimeSpan.FromDays(30);
+
+        private readonly TimeProvider _time;
+        private readonly ITimer _timer;
+        private volatile bool _isDue;
+
+        public CacheEntry(AccessToken token, DateTimeOffset renewAt, TimeProvider time)
+        {
+            Token = token;
+            RenewAt = renewAt;
+            _time = time;
+            // The timer must not carry the execution context (scopes, activities) of whichever caller created the entry.
+            var suppress = !ExecutionContext.IsFlowSuppressed();
+            if (suppress)
+            {
+                ExecutionContext.SuppressFlow();
+            }
+
+            try
+            {
+                _timer = time.CreateTimer(static state => ((CacheEntry)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+            finally
+            {
+                if (suppress)
+                {
+                    ExecutionContext.RestoreFlow();
+                }
+            }
+
+            Arm();
+        }
+
+        public AccessToken Token { get; }
+
+        public DateTimeOffset RenewAt { get; }
+
+        public bool IsDue => _isDue;
+
+        public void Dispose() => _timer.Dispose();
+
+        private void OnTimer()
+        {
+            if (!Arm())
+            {
+                _isDue = true;
+            }
+        }
+
+        // Sets the timer for the next step towards RenewAt; false once RenewAt has come.
+        private bool Arm()
+        {
+            var wait = RenewAt - _time.GetUtcNow();
+            if (wait <= TimeSpan.Zero)
+            {
+                _isDue = true;
+                return false;
+            }
+
+            _timer.Change(wait < s_maxTimerStep ? wait : s_maxTimerStep, Timeout.InfiniteTimeSpan);
+            return true;
+        }
+    }
+}

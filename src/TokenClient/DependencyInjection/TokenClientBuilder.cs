@@ -1,0 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace TokenClient.DependencyInjection;
+
+internal sealed record TokenClientBuilder(string Name, IServiceCollection Services) : ITokenClientBuilder;

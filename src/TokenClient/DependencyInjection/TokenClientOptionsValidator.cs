@@ -1,0 +1,75 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using TokenClient.Providers;
+
+namespace TokenClient.DependencyInjection;
+
+/// <summary>Checks a client's configuration at start-up; every message names the client and the key.</summary>
+internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClientOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TokenClientOptions options)
+    {
+        var failures = Problems(options).Select(problem => $"Token client '{name}': {problem}").ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static IEnumerable<string> Problems(TokenClientOptions options)
+    {
+        if (!ProviderRegistry.TryGet(options.Provider, out var shaper))
+        {
+            yield return $"Provider '{options.Provider}' is not known; use one of {string.Join(", ", ProviderRegistry.Names)}.";
+            yield break;
+        }
+
+        if (options.TokenEndpoint is { } endpoint)
+        {
+            if (!endpoint.IsAbsoluteUri)
+            {
+                yield return $"TokenEndpoint '{endpoint}' must be an absolute URI.";
+            }
+            else if (endpoint.Scheme != Uri.UriSchemeHttps && !(endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback))
+            {
+                yield return $"TokenEndpoint '{endpoint.GetLeftPart(UriPartial.Path)}' must use https (plain http is allowed only on loopback).";
+            }
+        }
+        else if (shaper.DefaultEndpoint(options) is null)
+        {
+            yield return $"TokenEndpoint is required when Provider is '{options.Provider}'.";
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClientId))
+        {
+            yield return "ClientId is required.";
+        }
+
+        if (string.IsNullOrEmpty(options.ClientSecret))
+        {
+            yield return "ClientSecret is required.";
+        }
+
+        if (!(options.RefreshRatio > 0 && options.RefreshRatio < 1))
+        {
+            yield return $"RefreshRatio must be greater than 0 and less than 1, not {options.RefreshRatio.ToString(CultureInfo.InvariantCulture)}.";
+        }
+
+        if (options.DefaultLifetime <= TimeSpan.Zero)
+        {
+            yield return $"DefaultLifetime must be positive, not {options.DefaultLifetime}.";
+        }
+
+        if (!Enum.IsDefined(options.ClientAuthentication))
+        {
+            yield return $"ClientAuthentication '{options.ClientAuthentication}' is not known; use Basic or Body.";
+        }
+
+        foreach (var header in options.Headers.Keys.Where(h => string.IsNullOrWhiteSpace(h) || h.Equals("Authorization", StringComparison.OrdinalIgnoreCase)))
+        {
+            yield return $"Headers cannot set '{header}': the handler sets Authorization itself.";
+        }
+
+        foreach (var problem in shaper.Validate(options))
+        {
+            yield return problem;
+        }
+    }
+}

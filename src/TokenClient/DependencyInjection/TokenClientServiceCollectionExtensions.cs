@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using TokenClient;
+using TokenClient.DependencyInjection;
+
+// As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers token clients.</summary>
+public static class TokenClientServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the token client <paramref name="name"/>, configured in code. Resolve it as the keyed
+    /// service <see cref="ITokenClient"/> of that name, or through <see cref="ITokenClientFactory"/>.
+    /// </summary>
+    /// <returns>A builder to configure the client further, such as the HTTP client of its token endpoint.</returns>
+    public static ITokenClientBuilder AddTokenClient(this IServiceCollection services, string name, Action<TokenClientOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = AddTokenClientCore(services, name);
+        services.Configure(name, configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers the token client <paramref name="name"/>, bound to a configuration section whose keys are
+    /// the <see cref="TokenClientOptions"/> property names, such as <c>TokenClients:backoffice</c>.
+    /// </summary>
+    /// <returns>A builder to configure the client further, such as the HTTP client of its token endpoint.</returns>
+    public static ITokenClientBuilder AddTokenClient(this IServiceCollection services, string name, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = AddTokenClientCore(services, name);
+        services.Configure<TokenClientOptions>(name, options => TokenClientOptionsBinder.Bind(configuration, options));
+        services.AddSingleton<IOptionsChangeTokenSource<TokenClientOptions>>(new ConfigurationChangeTokenSource<TokenClientOptions>(name, configuration));
+        return builder;
+    }
+
+    /// <summary>Registers one token client per child section of <paramref name="configuration"/>, named after the section.</summary>
+    public static IServiceCollection AddTokenClients(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        foreach (var section in configuration.GetChildren())
+        {
+            services.AddTokenClient(section.Key, section);
+        }
+
+        return services;
+    }
+
+    private static TokenClientBuilder AddTokenClientCore(IServiceCollection services, string name)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+
+        services.AddHttpClient(TokenClientRegistry.HttpClientName(name));
+        services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
+        services.Configure<TokenClientRegistry>(registry => registry.Add(name));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
+        services.TryAddSingleton<ITokenClientFactory>(sp => ActivatorUtilities.CreateInstance<TokenClientFactory>(sp));
+        services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));
+        return new TokenClientBuilder(name, services);
+    }
+}

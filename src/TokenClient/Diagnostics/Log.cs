@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+
+namespace TokenClient.Diagnostics;
+
+/// <summary>Every log line of the library. None takes a secret or a token as an argument.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, EventName = "RequestingToken", Level = LogLevel.Debug,
+        Message = "Token client '{ClientName}' is requesting a token from {EndpointHost}")]
+    public static partial void RequestingToken(ILogger logger, string clientName, string endpointHost);
+
+    [LoggerMessage(EventId = 2, EventName = "TokenAcquired", Level = LogLevel.Information,
+        Message = "Token client '{ClientName}' acquired a token valid for {LifetimeSeconds:F0} s")]
+    public static partial void TokenAcquired(ILogger logger, string clientName, double lifetimeSeconds);
+
+    [LoggerMessage(EventId = 3, EventName = "TokenRequestFailed", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' failed to get a token: {Reason}")]
+    public static partial void TokenRequestFailed(ILogger logger, string clientName, string reason);
+
+    [LoggerMessage(EventId = 4, EventName = "RenewalStarted", Level = LogLevel.Debug,
+        Message = "Token client '{ClientName}' is renewing its token in the background; the current one expires at {ExpiresAt:O}")]
+    public static partial void RenewalStarted(ILogger logger, string clientName, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 5, EventName = "RenewalFailed", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' could not renew its token; it keeps serving the current one, valid until {ExpiresAt:O}, and tries again at {RetryAt:O}")]
+    public static partial void RenewalFailed(ILogger logger, string clientName, DateTimeOffset expiresAt, DateTimeOffset retryAt);
+
+    [LoggerMessage(EventId = 6, EventName = "TokenInvalidated", Level = LogLevel.Information,
+        Message = "Token client '{ClientName}' dropped a token that the API rejected")]
+    public static partial void TokenInvalidated(ILogger logger, string clientName);
+
+    [LoggerMessage(EventId = 7, EventName = "ResendingWithNewToken", Level = LogLevel.Information,
+        Message = "The API answered {StatusCode} to {Method} {Host}; resending once with a new token of client '{ClientName}'")]
+    public static partial void ResendingWithNewToken(ILogger logger, int statusCode, string method, string? host, string clientName);
+
+    [LoggerMessage(EventId = 8, EventName = "CannotResend", Level = LogLevel.Warning,
+        Message = "The API answered {StatusCode} to {Method} {Host}; the request's content cannot be sent again, so the response is returned as it is (client '{ClientName}')")]
+    public static partial void CannotResend(ILogger logger, int statusCode, string method, string? host, string clientName);
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TokenClient.Providers;
+
+/// <summary>Reads RFC 6749 token responses: 5.1 on success, 5.2 on error.</summary>
+internal static class OAuthResponseReader
+{
+    // A token that claims to live longer than this is treated as living this long: it keeps
+    // date arithmetic far from overflow, and a year-old token is renewed anyway.
+    internal static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(365);
+
+    public static TokenResponse Read(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
+    {
+        var parsed = TryDeserialize(body, out var problem);
+        if (!IsSuccess(status))
+        {
+            throw parsed is { Error.Length: > 0 }
+                ? TokenErrors.FromOAuthError(context, status, parsed.Error, parsed.ErrorDescription)
+                : TokenErrors.FromHttpStatus(context, status, body);
+        }
+
+        if (parsed is null)
+        {
+            throw TokenErrors.InvalidResponse(context, status, problem!);
+        }
+
+        return ToTokenResponse(context, status, parsed);
+    }
+
+    internal static bool IsSuccess(HttpStatusCode status) => (int)status is >= 200 and <= 299;
+
+    /// <summary>Checks a parsed body (RFC 6749 section 5.1) and turns it into a token response.</summary>
+    internal static TokenResponse ToTokenResponse(TokenRequestContext context, HttpStatusCode status, OAuthTokenResponse parsed)
+    {
+        if (!string.IsNullOrEmpty(parsed.Error))
+        {
+            throw TokenErrors.FromOAuthError(context, status, parsed.Error, parsed.ErrorDescription);
+        }
+
+        if (string.IsNullOrEmpty(parsed.AccessToken))
+        {
+            throw TokenErrors.InvalidResponse(context, status, "the response has no access_token");
+        }
+
+        if (parsed.TokenType is { } type && !string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            throw TokenErrors.InvalidResponse(context, status, $"token_type '{TokenErrors.Sanitize(type)}' is not supported: only Bearer tokens are");
+        }
+
+        return new TokenResponse(parsed.AccessToken, ReadLifetime(context, status, parsed.ExpiresIn), parsed.Scope, parsed.RefreshToken);
+    }
+
+    private static TimeSpan? ReadLifetime(TokenRequestContext context, HttpStatusCode status, double? expiresIn)
+    {
+        if (expiresIn is not { } seconds)
+        {
+            return null;
+        }
+
+        if (!(seconds > 0) || double.IsInfinity(seconds))
+        {
+            throw TokenErrors.InvalidResponse(context, status,
+                $"expires_in must be a positive number of seconds, not {seconds.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return seconds >= MaxLifetime.TotalSeconds ? MaxLifetime : TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>The body as a token response object, or null with the reason it is not one.</summary>
+    internal static OAuthTokenResponse? TryDeserialize(ReadOnlySpan<byte> body, out string? problem)
+    {
+        problem = null;
+        if (body.IsEmpty)
+        {
+            problem = "the response body is empty";
+            return null;
+        }
+
+        try
+        {
+            var parsed = JsonSerializer.Deserialize(body, TokenJsonContext.Default.OAuthTokenResponse);
+            if (parsed is null)
+            {
+                problem = "the response body is JSON null";
+            }
+
+            return parsed;
+        }
+        catch (JsonException ex)
+        {
+            // The path names the field at fault (such as $.expires_in); the message may quote the body, so it stays out.
+            problem = ex.Path is null or "$"
+                ? "the response body is not a JSON object"
+                : $"the response field {ex.Path} has an unexpected value";
+            return null;
+        }
+    }
+}
+
+/// <summary>The fields of RFC 6749 sections 5.1 and 5.2.</summary>
+internal sealed class OAuthTokenResponse
+{
+    [JsonPropertyName("access_token")]
+    public string? AccessToken { get; set; }
+
+    [JsonPropertyName("token_type")]
+    public string? TokenType { get; set; }
+
+    // Numbers or numeric strings: servers send both.
+    [JsonPropertyName("expires_in")]
+    [JsonNumberHandling(JsonNumberHandling.AllowReadingFromString)]
+    public double? ExpiresIn { get; set; }
+
+    [JsonPropertyName("scope")]
+    public string? Scope { get; set; }
+
+    [JsonPropertyName("refresh_token")]
+    public string? RefreshToken { get; set; }
+
+    [JsonPropertyName("error")]
+    public string? Error { get; set; }
+
+    [JsonPropertyName("error_description")]
+    public string? ErrorDescription { get; set; }
+}
+
+[JsonSerializable(typeof(OAuthTokenResponse))]
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = false)]
+internal sealed partial class TokenJsonContext : JsonSerializerContext;

@@ -1,0 +1,17 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace TokenClient.Providers;
+
+/// <summary>The providers by the name the <c>Provider</c> key takes. A new provider is one line here.</summary>
+internal static class ProviderRegistry
+{
+    private static readonly Dictionary<string, TokenRequestShaper> s_shapers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Generic"] = new GenericShaper(),
+    };
+
+    public static IEnumerable<string> Names => s_shapers.Keys;
+
+    public static bool TryGet(string? provider, [NotNullWhen(true)] out TokenRequestShaper? shaper) =>
+        s_shapers.TryGetValue(provider ?? string.Empty, out shaper);
+}

@@ -1,0 +1,67 @@
+using System.Net;
+using System.Text;
+
+namespace TokenClient.Providers;
+
+/// <summary>
+/// Builds every <see cref="TokenRequestException"/>, so that each names the client, the endpoint's
+/// host, the HTTP status and the error, and none carries a secret or a token.
+/// </summary>
+internal static class TokenErrors
+{
+    private const int ExcerptLength = 160;
+
+    public static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+
+    public static TokenRequestException FromOAuthError(TokenRequestContext context, HttpStatusCode status, string error, string? description)
+    {
+        var detail = description is null ? $"error '{Sanitize(error)}'" : $"error '{Sanitize(error)}': {Sanitize(description)}";
+        var transient = IsTransient(status) || error is "temporarily_unavailable" or "server_error";
+        return new TokenRequestException(context.ClientName, Message(context, status, detail), status, error, description, transient);
+    }
+
+    public static TokenRequestException FromHttpStatus(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
+    {
+        var detail = body.IsEmpty
+            ? "and an empty body"
+            : $"and a body that is not an OAuth error: \"{Sanitize(Encoding.UTF8.GetString(body[..Math.Min(body.Length, ExcerptLength * 4)]))}\"";
+        return new TokenRequestException(context.ClientName, Message(context, status, detail), status, isTransient: IsTransient(status));
+    }
+
+    // A success status whose body is no usable token. Its body is never quoted: it may hold the token.
+    public static TokenRequestException InvalidResponse(TokenRequestContext context, HttpStatusCode status, string problem) =>
+        new(context.ClientName, Message(context, status, problem), status);
+
+    public static TokenRequestException Unreachable(TokenRequestContext context, Exception inner) =>
+        new(context.ClientName, $"Token client '{context.ClientName}' could not reach {context.Endpoint.Host}: {inner.GetType().Name}.",
+            isTransient: true, innerException: inner);
+
+    public static TokenRequestException TimedOut(TokenRequestContext context, Exception inner) =>
+        new(context.ClientName, $"Token client '{context.ClientName}' timed out waiting for {context.Endpoint.Host}.",
+            isTransient: true, innerException: inner);
+
+    public static TokenRequestException TooLarge(TokenRequestContext context, HttpStatusCode status, long limit) =>
+        new(context.ClientName, Message(context, status, $"the response body is larger than the limit of {limit} bytes"), status);
+
+    private static string Message(TokenRequestContext context, HttpStatusCode status, string detail) =>
+        $"Token client '{context.ClientName}' could not get a token from {context.Endpoint.Host}: HTTP {(int)status} ({status}), {detail}.";
+
+    /// <summary>A short, single-line excerpt of server text for a message.</summary>
+    internal static string Sanitize(string text)
+    {
+        var builder = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
+        foreach (var c in text)
+        {
+            if (builder.Length == ExcerptLength)
+            {
+                builder.Append('…');
+                break;
+            }
+
+            builder.Append(char.IsControl(c) ? ' ' : c);
+        }
+
+        return builder.ToString().Trim();
+    }
+}

@@ -1,0 +1,53 @@
+namespace TokenClient;
+
+/// <summary>
+/// The configuration of one named token client. Bound from code or from a configuration section
+/// whose keys are these property names (case-insensitive).
+/// </summary>
+public sealed class TokenClientOptions
+{
+    /// <summary>The default <see cref="RefreshRatio"/>.</summary>
+    public const double DefaultRefreshRatio = 0.9;
+
+    /// <summary>The provider whose wire format to speak: <c>Generic</c> (the default, RFC 6749 client credentials).</summary>
+    public string Provider { get; set; } = "Generic";
+
+    /// <summary>The absolute URI of the token endpoint; overrides the provider's default, and is required for <c>Generic</c>.</summary>
+    public Uri? TokenEndpoint { get; set; }
+
+    /// <summary>The client identifier.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>The client secret. A secret: it never appears in a log or an exception message.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The scope to request, space-separated, where the provider takes one.</summary>
+    public string? Scope { get; set; }
+
+    /// <summary>The audience to request, where the provider takes one.</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>The resource indicator (RFC 8707) to request, where the provider takes one.</summary>
+    public string? Resource { get; set; }
+
+    /// <summary>How <c>Generic</c> presents the credentials: <see cref="TokenClient.ClientAuthentication.Basic"/> (default) or <see cref="TokenClient.ClientAuthentication.Body"/>.</summary>
+    public ClientAuthentication ClientAuthentication { get; set; } = ClientAuthentication.Basic;
+
+    /// <summary>
+    /// The fraction of a token's lifetime after which it is renewed in the background, in (0, 1).
+    /// The rest of the lifetime is the margin in which the current token is still served.
+    /// </summary>
+    public double RefreshRatio { get; set; } = DefaultRefreshRatio;
+
+    /// <summary>
+    /// The lifetime assumed for a token whose response has no <c>expires_in</c> and that is not a
+    /// JWT with an <c>exp</c> claim. Default: one hour.
+    /// </summary>
+    public TimeSpan DefaultLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Headers the handler adds to every API request, such as an <c>X-Api-Key</c>.</summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Extra name/value pairs added to every token request.</summary>
+    public IDictionary<string, string> Parameters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
