@@ -91,12 +91,30 @@ internal static class OAuthResponseReader
         }
         catch (JsonException ex)
         {
-            // The path names the field at fault (such as $.expires_in); the message may quote the body, so it stays out.
-            problem = ex.Path is null or "$"
-                ? "the response body is not a JSON object"
-                : $"the response field {ex.Path} has an unexpected value";
+            problem = Describe(body, ex);
             return null;
         }
+    }
+
+    // The exception's own message may quote the body, which may hold the token: say only what is wrong and where.
+    private static string Describe(ReadOnlySpan<byte> body, JsonException ex)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || !reader.TrySkip() || reader.Read())
+            {
+                return "the response body is not one JSON value";
+            }
+        }
+        catch (JsonException)
+        {
+            return "the response body is not valid JSON (malformed or truncated)";
+        }
+
+        return ex.Path is null or "$"
+            ? "the response body is not a JSON object"
+            : $"the response field {ex.Path} has an unexpected value";
     }
 }
 

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace TokenClient.Tests.TestSupport;
+
+/// <summary>A container with one token client named "test" whose token endpoint is a <see cref="FakeTokenEndpoint"/>, on fake time.</summary>
+internal sealed class TestServices : IDisposable
+{
+    public const string ClientName = "test";
+    public static readonly Uri Endpoint = new("https://auth.test/oauth/token");
+
+    public TestServices(Action<TokenClientOptions>? configure = null, Action<IServiceCollection>? more = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(Time);
+        services.AddTokenClient(ClientName, o =>
+            {
+                o.TokenEndpoint = Endpoint;
+                o.ClientId = "client-id";
+                o.ClientSecret = "client-secret";
+                configure?.Invoke(o);
+            })
+            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => TokenEndpoint.Handler));
+        more?.Invoke(services);
+        Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public FakeTokenEndpoint TokenEndpoint { get; } = new();
+
+    public ServiceProvider Provider { get; }
+
+    public ITokenClient Client => Provider.GetRequiredService<ITokenClientFactory>().GetClient(ClientName);
+
+    public void Dispose() => Provider.Dispose();
+}
