@@ -40,6 +40,18 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         _logger = logger;
     }
 
+    /// <summary>The acquisition under way, if any; tests await it to see a background renewal finish.</summary>
+    internal Task<AccessToken>? PendingAcquisition
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _acquisition;
+            }
+        }
+    }
+
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
     {
         // The hit path: no lock, no allocation, no clock.

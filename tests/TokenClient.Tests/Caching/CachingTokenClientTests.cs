@@ -1,0 +1,218 @@
+using Microsoft.Extensions.DependencyInjection;
+using System.Net;
+using TokenClient.Caching;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Caching;
+
+public class CachingTokenClientTests
+{
+    private const double Lifetime = 1000; // seconds: 1% of it is 10 s
+
+    [Fact]
+    public async Task GetTokenAsync_ThousandConcurrentCallersOnEmptyCache_MakeOneRequestAndShareItsToken()
+    {
+        using var services = new TestServices();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        services.TokenEndpoint.Respond = async n =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Token($"token-{n}", Lifetime);
+        };
+        var client = services.Client;
+
+        var callers = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => client.GetTokenAsync().AsTask())).ToArray();
+        await WaitUntil(() => services.TokenEndpoint.RequestCount == 1);
+        gate.SetResult();
+        var tokens = await Task.WhenAll(callers);
+
+        services.TokenEndpoint.RequestCount.Should().Be(1);
+        tokens.Select(t => t.Value).Distinct().Should().Equal("token-1");
+        tokens.Distinct().Should().ContainSingle("every caller gets the very same instance");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_CachedToken_ReturnsItWithoutWaitingOrRequesting()
+    {
+        using var services = new TestServices();
+        services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Token($"token-{n}", Lifetime));
+        var client = services.Client;
+        var first = await client.GetTokenAsync();
+
+        var again = client.GetTokenAsync();
+
+        again.IsCompletedSuccessfully.Should().BeTrue();
+        (await again).Should().BeSameAs(first);
+        services.TokenEndpoint.RequestCount.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_AcrossTheLifetime_RenewsInBackgroundAfterRefreshRatioAndNeverServesAnExpiredToken()
+    {
+        using var services = new TestServices();
+        var renewalGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        services.TokenEndpoint.Respond = async n =>
+        {
+            if (n == 2)
+            {
+                await renewalGate.Task;
+            }
+
+            return n <= 2
+                ? FakeTokenEndpoint.Token($"token-{n}", Lifetime)
+                : FakeTokenEndpoint.Json(HttpStatusCode.ServiceUnavailable, """{"error":"temporarily_unavailable"}""");
+        };
+        var client = (CachingTokenClient)services.Client;
+        var first = await client.GetTokenAsync();
+
+        // 89%: still fresh, no request.
+        services.Time.Advance(TimeSpan.FromSeconds(Lifetime * 0.89));
+        (await client.GetTokenAsync()).Should().BeSameAs(first);
+        services.TokenEndpoint.RequestCount.Should().Be(1);
+
+        // 91%: the current token at once, and one renewal in the background.
+        services.Time.Advance(TimeSpan.FromSeconds(Lifetime * 0.02));
+        var during = client.GetTokenAsync();
+        during.IsCompletedSuccessfully.Should().BeTrue("a caller with a valid token never waits for the renewal");
+        (await during).Should().BeSameAs(first);
+        var renewal = client.PendingAcquisition;
+        renewal.Should().NotBeNull();
+        (await client.GetTokenAsync()).Should().BeSameAs(first, "the renewal is still under way");
+        await WaitUntil(() => services.TokenEndpoint.RequestCount == 2);
+
+        renewalGate.SetResult();
+        var second = await renewal!;
+        second.Value.Should().Be("token-2");
+        (await client.GetTokenAsync()).Should().BeSameAs(second);
+        services.TokenEndpoint.RequestCount.Should().Be(2, "only one renewal was started");
+
+        // Past the second token's expiry, with a failing endpoint: an exception, never the expired token.
+        services.Time.Advance(TimeSpan.FromSeconds(Lifetime + 1));
+        var act = async () => await client.GetTokenAsync();
+        var thrown = (await act.Should().ThrowAsync<TokenRequestException>()).Which;
+        thrown.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        thrown.IsTransient.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_RenewalFailsWhileTokenValid_KeepsServingItAndTriesAgainLater()
+    {
+        using var services = new TestServices();
+        services.TokenEndpoint.Respond = n => Task.FromResult(n switch
+        {
+            1 => FakeTokenEndpoint.Token("token-1", Lifetime),
+            2 => FakeTokenEndpoint.Json(HttpStatusCode.InternalServerError, """{"error":"server_error"}"""),
+            _ => FakeTokenEndpoint.Token($"token-{n}", Lifetime),
+        });
+        var client = (CachingTokenClient)services.Client;
+        var first = await client.GetTokenAsync();
+
+        services.Time.Advance(TimeSpan.FromSeconds(Lifetime * 0.95));
+        (await client.GetTokenAsync()).Should().BeSameAs(first);
+        var failed = client.PendingAcquisition!;
+        await failed.Invoking(t => t).Should().ThrowAsync<TokenRequestException>();
+
+        (await client.GetTokenAsync()).Should().BeSameAs(first, "the failure is not cached and the valid token stays");
+        services.TokenEndpoint.RequestCount.Should().Be(2, "the retry waits for its own time, not for every caller");
+
+        services.Time.Advance(CachingTokenClient.MaxRenewalRetryDelay);
+        (await client.GetTokenAsync()).Should().BeSameAs(first);
+        var retried = await client.PendingAcquisition!;
+        retried.Value.Should().Be("token-3");
+        (await client.GetTokenAsync()).Should().BeSameAs(retried);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_FailedAcquisition_IsNotCachedAndTheNextCallerTriesAgain()
+    {
+        using var services = new TestServices();
+        services.TokenEndpoint.Respond = n => Task.FromResult(n == 1
+            ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
+            : FakeTokenEndpoint.Token("good", Lifetime));
+        var client = services.Client;
+
+        var act = async () => await client.GetTokenAsync();
+        (await act.Should().ThrowAsync<TokenRequestException>()).Which.Error.Should().Be("invalid_client");
+
+        (await client.GetTokenAsync()).Value.Should().Be("good");
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_OneCallerCancels_OthersStillGetTheSharedToken()
+    {
+        using var services = new TestServices();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        services.TokenEndpoint.Respond = async n =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Token($"token-{n}", Lifetime);
+        };
+        var client = services.Client;
+        using var cancel = new CancellationTokenSource();
+
+        var impatient = client.GetTokenAsync(cancel.Token).AsTask();
+        var patient = Enumerable.Range(0, 10).Select(_ => client.GetTokenAsync().AsTask()).ToArray();
+        await WaitUntil(() => services.TokenEndpoint.RequestCount == 1);
+        await cancel.CancelAsync();
+
+        await impatient.Invoking(t => t).Should().ThrowAsync<OperationCanceledException>();
+        patient.Should().OnlyContain(t => !t.IsCompleted, "the shared acquisition goes on");
+        gate.SetResult();
+        (await Task.WhenAll(patient)).Should().OnlyContain(t => t.Value == "token-1");
+        services.TokenEndpoint.RequestCount.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Invalidate_CurrentToken_NextCallAcquiresANewOne()
+    {
+        using var services = new TestServices();
+        var client = services.Client;
+        var first = await client.GetTokenAsync();
+
+        client.Invalidate(first);
+        var second = await client.GetTokenAsync();
+
+        second.Value.Should().Be("token-2");
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Invalidate_AnOlderToken_KeepsTheNewerOne()
+    {
+        using var services = new TestServices();
+        var client = services.Client;
+        var first = await client.GetTokenAsync();
+        client.Invalidate(first);
+        var second = await client.GetTokenAsync();
+
+        client.Invalidate(first); // a late rejection of the old token
+
+        (await client.GetTokenAsync()).Should().BeSameAs(second);
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task GetClient_SameNameTwice_SharesOneCacheEntryButTenantsDoNot()
+    {
+        using var services = new TestServices();
+        var factory = services.Provider.GetRequiredService<ITokenClientFactory>();
+
+        factory.GetClient("test").Should().BeSameAs(factory.GetClient("test"));
+        factory.GetClient("test", "tenant-a").Should().BeSameAs(factory.GetClient("test", "tenant-a"));
+        factory.GetClient("test", "tenant-a").Should().NotBeSameAs(factory.GetClient("test", "tenant-b"));
+        (await factory.GetClient("test", "tenant-a").GetTokenAsync()).Should().NotBeSameAs(await factory.GetClient("test", "tenant-b").GetTokenAsync());
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    // Waits for work on other threads by polling a condition, never by timing: the bound only stops a broken test.
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 10_000 && !condition(); i++)
+        {
+            await Task.Delay(1);
+        }
+
+        condition().Should().BeTrue();
+    }
+}
