@@ -1,0 +1,196 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using RichardSzalay.MockHttp;
+using TokenClient.Http;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Http;
+
+public class TokenHandlerTests
+{
+    private static readonly Uri Api = new("https://api.test/orders");
+
+    [Fact]
+    public async Task SendAsync_AttachesBearerTokenAndConfiguredHeaders()
+    {
+        using var harness = new Harness(o => o.Headers["X-Api-Key"] = "tenant-key");
+        harness.ApiAnswers(HttpStatusCode.OK);
+
+        using var response = await harness.Http.GetAsync(Api);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var sent = harness.ApiRequests.Should().ContainSingle().Subject;
+        sent.Header("Authorization").Should().Be("Bearer token-1");
+        sent.Header("X-Api-Key").Should().Be("tenant-key");
+    }
+
+    [Fact]
+    public async Task SendAsync_ManyRequests_ShareOneToken()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.OK);
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await harness.Http.GetAsync(Api);
+        }
+
+        harness.Services.TokenEndpoint.RequestCount.Should().Be(1);
+        harness.ApiRequests.Should().HaveCount(20).And.OnlyContain(r => r.Header("Authorization") == "Bearer token-1");
+    }
+
+    [Fact]
+    public async Task SendAsync_Unauthorized_RenewsAndResendsOnceWithSameBody()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.Unauthorized, HttpStatusCode.Created);
+
+        using var response = await harness.Http.PostAsync(Api, new StringContent("""{"id":42}""", Encoding.UTF8, "application/json"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        harness.ApiRequests.Select(r => r.Header("Authorization")).Should().Equal("Bearer token-1", "Bearer token-2");
+        harness.ApiRequests.Select(r => r.Body).Should().Equal("""{"id":42}""", """{"id":42}""");
+        harness.Services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task SendAsync_UnauthorizedTwice_ReturnsTheSecond401WithoutAThirdTry()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.OK);
+
+        using var response = await harness.Http.GetAsync(Api);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        harness.ApiRequests.Should().HaveCount(2);
+        harness.Services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task SendAsync_UnauthorizedWithStreamedBody_IsNotResent()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.Unauthorized, HttpStatusCode.OK);
+
+        using var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("once only")));
+        using var response = await harness.Http.PostAsync(Api, content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        harness.ApiRequests.Should().ContainSingle();
+        harness.Services.TokenEndpoint.RequestCount.Should().Be(1, "no token is renewed for a request that cannot be resent");
+    }
+
+    [Fact]
+    public async Task SendAsync_Forbidden_IsReturnedAsItIsForTheGenericProvider()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.Forbidden, HttpStatusCode.OK);
+
+        using var response = await harness.Http.GetAsync(Api);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        harness.ApiRequests.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task SendAsync_TokenEndpointFails_ThrowsTokenRequestExceptionAndSendsNothing()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.OK);
+        harness.Services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}"""));
+
+        var act = () => harness.Http.GetAsync(Api);
+
+        (await act.Should().ThrowAsync<TokenRequestException>()).Which.Error.Should().Be("invalid_client");
+        harness.ApiRequests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task SendAsync_TokenExpiredAndEndpointDown_NeverSendsTheExpiredToken()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.OK, HttpStatusCode.OK);
+        using (await harness.Http.GetAsync(Api))
+        {
+        }
+
+        harness.Services.TokenEndpoint.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable));
+        harness.Services.Time.Advance(TimeSpan.FromHours(2));
+        var act = () => harness.Http.GetAsync(Api);
+
+        (await act.Should().ThrowAsync<TokenRequestException>()).Which.IsTransient.Should().BeTrue();
+        harness.ApiRequests.Should().ContainSingle("the request after expiry was never sent");
+    }
+
+    [Theory]
+    [MemberData(nameof(Contents))]
+    public void CanResend_TellsBufferedContentFromStreams(string kind, bool expected)
+    {
+        HttpContent? content = kind switch
+        {
+            "none" => null,
+            "string" => new StringContent("x"),
+            "form" => new FormUrlEncodedContent([new("a", "b")]),
+            "bytes" => new ByteArrayContent([1, 2]),
+            "memory" => new ReadOnlyMemoryContent(new byte[] { 1 }),
+            "multipart of strings" => new MultipartFormDataContent { new StringContent("x") },
+            "multipart with a stream" => new MultipartFormDataContent { new StreamContent(Stream.Null) },
+            _ => new StreamContent(Stream.Null),
+        };
+
+        TokenHandler.CanResend(content).Should().Be(expected);
+    }
+
+    public static TheoryData<string, bool> Contents() => new()
+    {
+        { "none", true },
+        { "string", true },
+        { "form", true },
+        { "bytes", true },
+        { "memory", true },
+        { "multipart of strings", true },
+        { "multipart with a stream", false },
+        { "stream", false },
+    };
+
+    /// <summary>An HttpClient with the token handler in front of a mocked API.</summary>
+    private sealed class Harness : IDisposable
+    {
+        private readonly MockHttpMessageHandler _api = new();
+        private readonly Queue<HttpStatusCode> _answers = new();
+
+        public Harness(Action<TokenClientOptions>? configure = null)
+        {
+            Services = new TestServices(configure, services => services
+                .AddHttpClient("api")
+                .AddTokenHandler(TestServices.ClientName)
+                .ConfigurePrimaryHttpMessageHandler(() => _api));
+            _api.Fallback.Respond(async request =>
+            {
+                ApiRequests.Add(await RecordedRequest.CaptureAsync(request));
+                lock (_answers)
+                {
+                    // The last answer repeats.
+                    return new HttpResponseMessage(_answers.Count > 1 ? _answers.Dequeue() : _answers.Peek());
+                }
+            });
+        }
+
+        public TestServices Services { get; }
+
+        public List<RecordedRequest> ApiRequests { get; } = [];
+
+        public HttpClient Http => Services.Provider.GetRequiredService<IHttpClientFactory>().CreateClient("api");
+
+        public void ApiAnswers(params HttpStatusCode[] statuses)
+        {
+            foreach (var status in statuses)
+            {
+                _answers.Enqueue(status);
+            }
+        }
+
+        public void Dispose() => Services.Dispose();
+    }
+}
