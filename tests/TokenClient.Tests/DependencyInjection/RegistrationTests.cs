@@ -1,0 +1,153 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.DependencyInjection;
+
+public class RegistrationTests
+{
+    [Theory]
+    [InlineData(null, "id", "secret", 0.9, "Token client 'api': TokenEndpoint is required when Provider is 'Generic'.")]
+    [InlineData("https://auth.test/token", "", "secret", 0.9, "Token client 'api': ClientId is required.")]
+    [InlineData("https://auth.test/token", "id", null, 0.9, "Token client 'api': ClientSecret is required.")]
+    [InlineData("https://auth.test/token", "id", "secret", 0.0, "Token client 'api': RefreshRatio must be greater than 0 and less than 1, not 0.")]
+    [InlineData("https://auth.test/token", "id", "secret", 1.0, "Token client 'api': RefreshRatio must be greater than 0 and less than 1, not 1.")]
+    [InlineData("https://auth.test/token", "id", "secret", 1.5, "Token client 'api': RefreshRatio must be greater than 0 and less than 1, not 1.5.")]
+    [InlineData("http://auth.test/token", "id", "secret", 0.9, "Token client 'api': TokenEndpoint 'http://auth.test/token' must use https (plain http is allowed only on loopback).")]
+    [InlineData("/token", "id", "secret", 0.9, "Token client 'api': TokenEndpoint '/token' must be an absolute URI.")]
+    public void StartupValidation_BadOption_FailsNamingClientAndKey(string? endpoint, string? clientId, string? secret, double ratio, string expected)
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o =>
+        {
+            o.TokenEndpoint = endpoint is null ? null : new Uri(endpoint, UriKind.RelativeOrAbsolute);
+            o.ClientId = clientId;
+            o.ClientSecret = secret;
+            o.RefreshRatio = ratio;
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(expected);
+    }
+
+    [Fact]
+    public void StartupValidation_UnknownProvider_ListsTheKnownOnes()
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o => o.Provider = "Okta");
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*Token client 'api': Provider 'Okta' is not known; use one of Generic*");
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5000/token")]
+    [InlineData("http://localhost/token")]
+    [InlineData("https://auth.test/token")]
+    public void StartupValidation_HttpsOrLoopback_Passes(string endpoint)
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o =>
+        {
+            o.TokenEndpoint = new Uri(endpoint);
+            o.ClientId = "id";
+            o.ClientSecret = "secret";
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().NotThrow();
+    }
+
+    [Fact]
+    public void GetClient_InvalidOptions_ThrowsTheValidationMessageAtFirstUse()
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o => o.ClientId = "id");
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredKeyedService<ITokenClient>("api");
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*Token client 'api': TokenEndpoint is required*");
+    }
+
+    [Fact]
+    public void GetClient_UnregisteredName_SaysWhichNamesExist()
+    {
+        using var services = new TestServices();
+
+        var act = () => services.Provider.GetRequiredService<ITokenClientFactory>().GetClient("other");
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("No token client named 'other' is registered*Registered: 'test'.");
+    }
+
+    [Fact]
+    public void AddTokenClients_FromConfiguration_BindsEveryKeyOfEveryChildSection()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenClients:billing:tokenEndpoint"] = "https://auth.test/oauth/token",
+            ["TokenClients:billing:ClientId"] = "billing-id",
+            ["TokenClients:billing:ClientSecret"] = "billing-secret",
+            ["TokenClients:billing:Scope"] = "invoices.read",
+            ["TokenClients:billing:Audience"] = "https://billing.test",
+            ["TokenClients:billing:Resource"] = "urn:billing",
+            ["TokenClients:billing:ClientAuthentication"] = "body",
+            ["TokenClients:billing:RefreshRatio"] = "0.75",
+            ["TokenClients:billing:DefaultLifetime"] = "00:10:00",
+            ["TokenClients:billing:Headers:X-Api-Key"] = "k",
+            ["TokenClients:billing:Parameters:tenant_hint"] = "t1",
+            ["TokenClients:crm:TokenEndpoint"] = "https://auth.test/crm/token",
+            ["TokenClients:crm:ClientId"] = "crm-id",
+            ["TokenClients:crm:ClientSecret"] = "crm-secret",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTokenClients(configuration.GetSection("TokenClients"));
+        using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var billing = provider.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get("billing");
+        billing.TokenEndpoint.Should().Be(new Uri("https://auth.test/oauth/token"));
+        billing.ClientId.Should().Be("billing-id");
+        billing.ClientSecret.Should().Be("billing-secret");
+        billing.Scope.Should().Be("invoices.read");
+        billing.Audience.Should().Be("https://billing.test");
+        billing.Resource.Should().Be("urn:billing");
+        billing.ClientAuthentication.Should().Be(ClientAuthentication.Body);
+        billing.RefreshRatio.Should().Be(0.75);
+        billing.DefaultLifetime.Should().Be(TimeSpan.FromMinutes(10));
+        billing.Headers.Should().Equal(new Dictionary<string, string> { ["X-Api-Key"] = "k" });
+        billing.Parameters.Should().Equal(new Dictionary<string, string> { ["tenant_hint"] = "t1" });
+        provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeNull();
+        provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeSameAs(provider.GetRequiredKeyedService<ITokenClient>("billing"));
+    }
+
+    [Theory]
+    [InlineData("RefreshRatio", "ninety", "Token client configuration 'TokenClients:api:RefreshRatio' is not a number.")]
+    [InlineData("ClientAuthentication", "Digest", "Token client configuration 'TokenClients:api:ClientAuthentication' is not one of Basic, Body.")]
+    [InlineData("DefaultLifetime", "an hour", "Token client configuration 'TokenClients:api:DefaultLifetime' is not a time span such as 00:05:00.")]
+    [InlineData("ClientSecert", "s3cr3t", "Token client configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
+    public void AddTokenClient_BadConfigurationValue_FailsNamingThePathAndNotTheValue(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenClients:api:TokenEndpoint"] = "https://auth.test/token",
+            ["TokenClients:api:ClientId"] = "id",
+            ["TokenClients:api:ClientSecret"] = "secret",
+            [$"TokenClients:api:{key}"] = value,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", configuration.GetSection("TokenClients:api"));
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<InvalidOperationException>().WithMessage(expected).And.Message.Should().NotContain(value);
+    }
+}
