@@ -33,7 +33,8 @@ var watch = Stopwatch.StartNew();
 var during = await api.GetStringAsync("/api/greeting");
 watch.Stop();
 Console.WriteLine($"2. {renewalPoint.TotalSeconds:F1} s in (90% of the lifetime), a call answered \"{during}\" in {watch.ElapsedMilliseconds} ms: it did not wait for a new token.");
-await WaitUntilAsync(() => server.TokensIssued == 2);
+var tokens = provider.GetRequiredKeyedService<ITokenClient>("quickstart");
+await WaitUntilAsync(async () => server.TokensIssued == 2 && !(await tokens.GetTokenAsync()).Value.StartsWith("qs-1-", StringComparison.Ordinal));
 var after = await api.GetStringAsync("/api/greeting");
 Check(server.TokensIssued == 2 && after.EndsWith("#2", StringComparison.Ordinal),
     $"   Meanwhile one renewal ran in the background; the next call answered \"{after}\".");
@@ -60,9 +61,10 @@ void Check(bool ok, string story)
 
 static string Times(int n) => n == 1 ? "once" : $"{n} times";
 
-static async Task WaitUntilAsync(Func<bool> condition)
+// Waits for the background renewal to land in the cache (bounded: the sample must end).
+static async Task WaitUntilAsync(Func<Task<bool>> condition)
 {
-    for (var i = 0; i < 500 && !condition(); i++)
+    for (var i = 0; i < 500 && !await condition(); i++)
     {
         await Task.Delay(10);
     }
