@@ -23,11 +23,17 @@ internal static class TokenErrors
 
     public static TokenRequestException FromHttpStatus(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
     {
-        var detail = body.IsEmpty
-            ? "and an empty body"
-            : $"and a body that is not an OAuth error: \"{Sanitize(Encoding.UTF8.GetString(body[..Math.Min(body.Length, ExcerptLength * 4)]))}\"";
+        var text = Encoding.UTF8.GetString(body[..Math.Min(body.Length, ExcerptLength * 4)]);
+        var detail = body.IsEmpty ? "and an empty body"
+            : MayHoldToken(text) ? "and a body that is not an OAuth error"
+            : $"and a body that is not an OAuth error: \"{Sanitize(text)}\"";
         return new TokenRequestException(context.ClientName, Message(context, status, detail), status, isTransient: IsTransient(status));
     }
+
+    // An error page (HTML, plain text) helps whoever reads the message; JSON, or anything naming
+    // a token, may carry the very token the client is fetching, so it is not quoted.
+    private static bool MayHoldToken(string text) =>
+        text.TrimStart().StartsWith('{') || text.TrimStart().StartsWith('[') || text.Contains("token", StringComparison.OrdinalIgnoreCase);
 
     // A success status whose body is no usable token. Its body is never quoted: it may hold the token.
     public static TokenRequestException InvalidResponse(TokenRequestContext context, HttpStatusCode status, string problem) =>

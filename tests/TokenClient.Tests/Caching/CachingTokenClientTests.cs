@@ -98,26 +98,38 @@ public class CachingTokenClientTests
     public async Task GetTokenAsync_RenewalFailsWhileTokenValid_KeepsServingItAndTriesAgainLater()
     {
         using var services = new TestServices();
-        services.TokenEndpoint.Respond = n => Task.FromResult(n switch
+        var gate = new SemaphoreSlim(0);
+        services.TokenEndpoint.Respond = async n =>
         {
-            1 => FakeTokenEndpoint.Token("token-1", Lifetime),
-            2 => FakeTokenEndpoint.Json(HttpStatusCode.InternalServerError, """{"error":"server_error"}"""),
-            _ => FakeTokenEndpoint.Token($"token-{n}", Lifetime),
-        });
+            if (n > 1)
+            {
+                await gate.WaitAsync(); // holds each renewal until the test has seen it start
+            }
+
+            return n == 2
+                ? FakeTokenEndpoint.Json(HttpStatusCode.InternalServerError, """{"error":"server_error"}""")
+                : FakeTokenEndpoint.Token($"token-{n}", Lifetime);
+        };
         var client = (CachingTokenClient)services.Client;
         var first = await client.GetTokenAsync();
 
         services.Time.Advance(TimeSpan.FromSeconds(Lifetime * 0.95));
         (await client.GetTokenAsync()).Should().BeSameAs(first);
-        var failed = client.PendingAcquisition!;
-        await failed.Invoking(t => t).Should().ThrowAsync<TokenRequestException>();
+        var failed = client.PendingAcquisition;
+        failed.Should().NotBeNull();
+        gate.Release();
+        await failed!.Invoking(t => t).Should().ThrowAsync<TokenRequestException>();
 
         (await client.GetTokenAsync()).Should().BeSameAs(first, "the failure is not cached and the valid token stays");
-        services.TokenEndpoint.RequestCount.Should().Be(2, "the retry waits for its own time, not for every caller");
+        client.PendingAcquisition.Should().BeNull("the retry waits for its own time, not for every caller");
+        services.TokenEndpoint.RequestCount.Should().Be(2);
 
         services.Time.Advance(CachingTokenClient.MaxRenewalRetryDelay);
         (await client.GetTokenAsync()).Should().BeSameAs(first);
-        var retried = await client.PendingAcquisition!;
+        var retry = client.PendingAcquisition;
+        retry.Should().NotBeNull();
+        gate.Release();
+        var retried = await retry!;
         retried.Value.Should().Be("token-3");
         (await client.GetTokenAsync()).Should().BeSameAs(retried);
     }

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests;
+
+public class SecretsTests
+{
+    private const string Secret = "s3cr3t-client-secret";
+    private const string IssuedToken = "issued-access-token-value";
+
+    [Fact]
+    public async Task LogsAndExceptions_AcrossSuccessRenewalAndFailures_NeverContainSecretOrToken()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var services = new TestServices(
+            o => o.ClientSecret = Secret,
+            s => s.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs)));
+        var responses = new Queue<HttpResponseMessage>(
+        [
+            FakeTokenEndpoint.Token(IssuedToken, 100),
+            FakeTokenEndpoint.Json(HttpStatusCode.InternalServerError, $$"""{"access_token":"{{IssuedToken}}"}"""),
+            FakeTokenEndpoint.Json(HttpStatusCode.OK, $$"""{"access_token":"{{IssuedToken}}","token_type":"mac"}"""),
+            FakeTokenEndpoint.Json(HttpStatusCode.OK, $$"""{"access_token":"{{IssuedToken}}","expires_in":"""),
+            FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}"""),
+        ]);
+        services.TokenEndpoint.Respond = _ => Task.FromResult(responses.Dequeue());
+        var client = services.Client;
+        var messages = new List<string>();
+
+        var token = await client.GetTokenAsync();
+        services.Time.Advance(TimeSpan.FromSeconds(95));
+        await client.GetTokenAsync(); // starts a background renewal that fails
+        await WaitForLogAsync(logs, "could not renew");
+        services.Time.Advance(TimeSpan.FromSeconds(10)); // past expiry
+        for (var i = 0; i < 3; i++)
+        {
+            try
+            {
+                await client.GetTokenAsync();
+            }
+            catch (TokenRequestException ex)
+            {
+                messages.Add(ex.ToString());
+            }
+        }
+
+        messages.Should().HaveCount(3);
+        logs.Lines.Should().NotBeEmpty();
+        var everything = string.Join("\n", messages.Concat(logs.Lines.Select(l => l.Text)).Append(token.ToString()));
+        everything.Should().NotContain(Secret).And.NotContain(IssuedToken)
+            .And.NotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes($"client-id:{Secret}")));
+        logs.Lines.Select(l => l.Id.Id).Should().Contain([1, 2, 3, 4, 5]);
+    }
+
+    private static async Task WaitForLogAsync(CapturingLoggerProvider logs, string text)
+    {
+        for (var i = 0; i < 10_000 && !logs.Lines.Any(l => l.Text.Contains(text, StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(1);
+        }
+    }
+}
