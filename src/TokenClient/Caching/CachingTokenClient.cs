@@ -107,25 +107,21 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
     private void RenewInBackground(CacheEntry entry)
     {
-        var started = false;
         Task<AccessToken> renewal;
         lock (_gate)
         {
-            if (_acquisition is null)
+            if (_acquisition is not null)
             {
-                started = true;
+                return; // already renewing
             }
 
             renewal = Acquire();
         }
 
-        if (started)
-        {
-            Log.RenewalStarted(_logger, _clientName, entry.Token.ExpiresAt);
+        Log.RenewalStarted(_logger, _clientName, entry.Token.ExpiresAt);
 
-            // Nobody awaits a background renewal; its failure is logged and handled in AcquireAsync.
-            _ = renewal.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        // Nobody awaits a background renewal: AcquireAsync logs its failure and keeps the current token.
+        _ = renewal.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     // One acquisition at a time, shared by every caller that arrives while it runs.

@@ -39,8 +39,6 @@ internal sealed class TokenEndpointClient
         _logger = logger;
     }
 
-    public TokenRequestContext Context => _context;
-
     public async Task<IssuedToken> RequestTokenAsync(CancellationToken cancellationToken)
     {
         Log.RequestingToken(_logger, _context.ClientName, _context.Endpoint.Host);
