@@ -33,6 +33,24 @@ public sealed class TokenClientOptions
     /// <summary>How <c>Generic</c> presents the credentials: <see cref="TokenClient.ClientAuthentication.Basic"/> (default) or <see cref="TokenClient.ClientAuthentication.Body"/>.</summary>
     public ClientAuthentication ClientAuthentication { get; set; } = ClientAuthentication.Basic;
 
+    /// <summary>The tenant: Lone Wolf's <c>lwt_client_id</c>, Login 3.0's <c>organization</c>. A per-call tenant (<see cref="ITokenClientFactory.GetClient(string, string)"/>) wins.</summary>
+    public string? Tenant { get; set; }
+
+    /// <summary>WLL: the region whose token endpoint to call.</summary>
+    public WllRegion Region { get; set; } = WllRegion.EU;
+
+    /// <summary>WLL: the environment the token is for, which picks the audience unless <see cref="Audience"/> is set.</summary>
+    public WllEnvironment Environment { get; set; } = WllEnvironment.Any;
+
+    /// <summary>Login 3.0: the host of <c>https://{Domain}/oauth/token</c>.</summary>
+    public string? Domain { get; set; }
+
+    /// <summary>Wokelo: the account's user name (its e-mail address), for the password grant.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>Wokelo: the account's password. A secret: it never appears in a log or an exception message.</summary>
+    public string? Password { get; set; }
+
     /// <summary>
     /// The fraction of a token's lifetime after which it is renewed in the background, in (0, 1).
     /// The rest of the lifetime is the margin in which the current token is still served.

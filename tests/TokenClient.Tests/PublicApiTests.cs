@@ -16,11 +16,14 @@ public class PublicApiTests
             "Microsoft.Extensions.DependencyInjection.TokenHandlerHttpClientBuilderExtensions",
             "TokenClient.AccessToken",
             "TokenClient.ClientAuthentication",
+            "TokenClient.HttpRequestMessageTokenExtensions",
             "TokenClient.ITokenClient",
             "TokenClient.ITokenClientBuilder",
             "TokenClient.ITokenClientFactory",
             "TokenClient.TokenClientOptions",
-            "TokenClient.TokenRequestException");
+            "TokenClient.TokenRequestException",
+            "TokenClient.WllEnvironment",
+            "TokenClient.WllRegion");
     }
 
     [Fact]

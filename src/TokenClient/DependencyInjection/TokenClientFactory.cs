@@ -64,7 +64,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
             ? found
             : throw new InvalidOperationException($"Token client '{name}': Provider '{options.Provider}' is not known."); // the validator reports this first
         var endpoint = options.TokenEndpoint ?? shaper.DefaultEndpoint(options)!;
-        var key = new TokenCacheKey(name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, tenant);
+        var key = new TokenCacheKey(name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, tenant ?? options.Tenant);
         return _clients.GetOrAdd(key, k => new Lazy<CachingTokenClient>(() => Create(k, options, shaper))).Value;
     }
 

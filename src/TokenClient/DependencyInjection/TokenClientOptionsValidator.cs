@@ -34,7 +34,7 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         }
         else if (shaper.DefaultEndpoint(options) is null)
         {
-            yield return $"TokenEndpoint is required when Provider is '{options.Provider}'.";
+            yield return shaper.MissingEndpointProblem;
         }
 
         if (string.IsNullOrWhiteSpace(options.ClientId))

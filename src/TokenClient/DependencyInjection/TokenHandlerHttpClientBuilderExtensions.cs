@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.Http;
+using TokenClient.Providers;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -18,10 +19,19 @@ public static class TokenHandlerHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return builder.AddHttpMessageHandler(sp => new TokenHandler(
-            sp.GetRequiredService<ITokenClientFactory>().GetClient(name),
-            name,
-            sp.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get(name).Headers,
-            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>()));
+        return builder.AddHttpMessageHandler(sp =>
+        {
+            var factory = sp.GetRequiredService<ITokenClientFactory>();
+            var client = factory.GetClient(name); // validates the options first
+            var options = sp.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get(name);
+            ProviderRegistry.TryGet(options.Provider, out var shaper);
+            return new TokenHandler(
+                client,
+                tenant => factory.GetClient(name, tenant),
+                shaper!.IsTokenRejected,
+                name,
+                options.Headers,
+                (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>());
+        });
     }
 }

@@ -36,4 +36,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 8, EventName = "CannotResend", Level = LogLevel.Warning,
         Message = "The API answered {StatusCode} to {Method} {Host}; the request's content cannot be sent again, so the response is returned as it is (client '{ClientName}')")]
     public static partial void CannotResend(ILogger logger, int statusCode, string method, string? host, string clientName);
+
+    [LoggerMessage(EventId = 9, EventName = "RefreshTokenRefused", Level = LogLevel.Information,
+        Message = "Token client '{ClientName}': the server refused the refresh token (invalid_grant); falling back to the primary grant")]
+    public static partial void RefreshTokenRefused(ILogger logger, string clientName);
 }

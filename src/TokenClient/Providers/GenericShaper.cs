@@ -6,23 +6,23 @@ namespace TokenClient.Providers;
 /// <summary>RFC 6749 section 4.4: client credentials, form-encoded, the baseline every other shaper varies.</summary>
 internal sealed class GenericShaper : TokenRequestShaper
 {
-    public override HttpRequestMessage CreateRequest(TokenRequestContext context)
+    public override string Name => "Generic";
+
+    public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
     {
         var options = context.Options;
-        var form = new List<KeyValuePair<string, string>>(8) { new("grant_type", "client_credentials") };
-        AddIfSet(form, "scope", options.Scope);
-        AddIfSet(form, "audience", options.Audience);
-        AddIfSet(form, "resource", options.Resource);
-        if (options.ClientAuthentication == ClientAuthentication.Body)
-        {
-            form.Add(new("client_id", options.ClientId!));
-            form.Add(new("client_secret", options.ClientSecret!));
-        }
-
-        form.AddRange(options.Parameters);
+        var inBody = options.ClientAuthentication == ClientAuthentication.Body;
+        var form = Fields(
+            options,
+            ("grant_type", "client_credentials"),
+            ("scope", options.Scope),
+            ("audience", options.Audience),
+            ("resource", options.Resource),
+            ("client_id", inBody ? options.ClientId : null),
+            ("client_secret", inBody ? options.ClientSecret : null));
 
         var request = Post(context, new FormUrlEncodedContent(form));
-        if (options.ClientAuthentication == ClientAuthentication.Basic)
+        if (!inBody)
         {
             request.Headers.Authorization = BasicCredentials(options.ClientId!, options.ClientSecret!);
         }
@@ -40,12 +40,4 @@ internal sealed class GenericShaper : TokenRequestShaper
     // The same encoding FormUrlEncodedContent applies (RFC 3986 escaping, space as '+'), so a
     // secret reads the same whichever way it is sent.
     private static string FormUrlEncode(string value) => Uri.EscapeDataString(value).Replace("%20", "+", StringComparison.Ordinal);
-
-    internal static void AddIfSet(List<KeyValuePair<string, string>> form, string name, string? value)
-    {
-        if (!string.IsNullOrEmpty(value))
-        {
-            form.Add(new(name, value));
-        }
-    }
 }

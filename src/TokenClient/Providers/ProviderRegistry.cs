@@ -5,10 +5,15 @@ namespace TokenClient.Providers;
 /// <summary>The providers by the name the <c>Provider</c> key takes. A new provider is one line here.</summary>
 internal static class ProviderRegistry
 {
-    private static readonly Dictionary<string, TokenRequestShaper> s_shapers = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly Dictionary<string, TokenRequestShaper> s_shapers = new TokenRequestShaper[]
     {
-        ["Generic"] = new GenericShaper(),
-    };
+        new GenericShaper(),
+        new LoneWolfShaper(),
+        new WllShaper(),
+        new ApimwShaper(),
+        new Login3Shaper(),
+        new WokeloShaper(),
+    }.ToDictionary(shaper => shaper.Name, StringComparer.OrdinalIgnoreCase);
 
     public static IEnumerable<string> Names => s_shapers.Keys;
 

@@ -23,6 +23,9 @@ internal sealed class TokenEndpointClient
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
+    // The newest refresh token the server returned. Only the one acquisition under way touches it.
+    private string? _refreshToken;
+
     public TokenEndpointClient(
         TokenRequestContext context,
         TokenRequestShaper shaper,
@@ -44,7 +47,12 @@ internal sealed class TokenEndpointClient
         Log.RequestingToken(_logger, _context.ClientName, _context.Endpoint.Host);
         try
         {
-            var issued = await SendAsync(cancellationToken).ConfigureAwait(false);
+            var issued = await RequestWithRefreshFallbackAsync(cancellationToken).ConfigureAwait(false);
+            if (_shaper.UsesRefreshTokens && !string.IsNullOrEmpty(issued.RefreshToken))
+            {
+                _refreshToken = issued.RefreshToken;
+            }
+
             Log.TokenAcquired(_logger, _context.ClientName, (issued.Token.ExpiresAt - issued.ReceivedAt).TotalSeconds);
             return issued;
         }
@@ -55,9 +63,28 @@ internal sealed class TokenEndpointClient
         }
     }
 
-    private async Task<IssuedToken> SendAsync(CancellationToken cancellationToken)
+    private async Task<IssuedToken> RequestWithRefreshFallbackAsync(CancellationToken cancellationToken)
     {
-        using var request = _shaper.CreateRequest(_context);
+        if (_shaper.UsesRefreshTokens && _refreshToken is { } refreshToken)
+        {
+            try
+            {
+                return await SendAsync(refreshToken, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TokenRequestException ex) when (ex.Error == "invalid_grant")
+            {
+                // The refresh token was refused: forget it and fall back to the primary grant, once.
+                _refreshToken = null;
+                Log.RefreshTokenRefused(_logger, _context.ClientName);
+            }
+        }
+
+        return await SendAsync(refreshToken: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IssuedToken> SendAsync(string? refreshToken, CancellationToken cancellationToken)
+    {
+        using var request = _shaper.CreateRequest(_context, refreshToken);
         var http = _httpClientFactory.CreateClient(_httpClientName);
         HttpResponseMessage response;
         try

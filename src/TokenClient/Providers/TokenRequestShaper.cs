@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 
 namespace TokenClient.Providers;
 
@@ -11,18 +12,66 @@ internal abstract class TokenRequestShaper
 {
     private static readonly MediaTypeWithQualityHeaderValue s_acceptJson = new("application/json");
 
+    /// <summary>The name the <c>Provider</c> key takes.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Whether the provider renews with a refresh token (RFC 6749 section 6) when it has one.</summary>
+    public virtual bool UsesRefreshTokens => false;
+
     /// <summary>The endpoint used when <see cref="TokenClientOptions.TokenEndpoint"/> is not set; null where the user must give one.</summary>
     public virtual Uri? DefaultEndpoint(TokenClientOptions options) => null;
+
+    /// <summary>What to say when neither <see cref="TokenClientOptions.TokenEndpoint"/> nor a default endpoint is there.</summary>
+    public virtual string MissingEndpointProblem => $"TokenEndpoint is required when Provider is '{Name}'.";
 
     /// <summary>The provider's own configuration rules, as messages naming the key.</summary>
     public virtual IEnumerable<string> Validate(TokenClientOptions options) => [];
 
-    /// <summary>Builds the token request.</summary>
-    public abstract HttpRequestMessage CreateRequest(TokenRequestContext context);
+    /// <summary>Whether an API answer with this status means the token was refused: 401, and for some providers 403.</summary>
+    public virtual bool IsTokenRejected(HttpStatusCode status) => status == HttpStatusCode.Unauthorized;
+
+    /// <summary>Builds the token request; with a refresh token, where <see cref="UsesRefreshTokens"/>, the refresh grant.</summary>
+    public abstract HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken);
 
     /// <summary>Reads the token endpoint's answer into a token, or throws <see cref="TokenRequestException"/>.</summary>
     public virtual TokenResponse ReadResponse(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body) =>
         OAuthResponseReader.Read(context, status, body);
+
+    /// <summary>A JSON object of string fields, in the given order, sent as <c>application/json</c>.</summary>
+    protected static HttpContent JsonBody(IEnumerable<KeyValuePair<string, string>> fields)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in fields)
+            {
+                writer.WriteString(name, value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        var content = new ByteArrayContent(buffer.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    /// <summary>The fields, then the configured extra <c>Parameters</c>, leaving out those with no value.</summary>
+    protected static List<KeyValuePair<string, string>> Fields(TokenClientOptions options, params (string Name, string? Value)[] fields)
+    {
+        var list = new List<KeyValuePair<string, string>>(fields.Length + options.Parameters.Count);
+        foreach (var (name, value) in fields)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                list.Add(new(name, value));
+            }
+        }
+
+        list.AddRange(options.Parameters);
+        return list;
+    }
 
     /// <summary>A POST to the endpoint that asks for JSON back.</summary>
     protected static HttpRequestMessage Post(TokenRequestContext context, HttpContent content)

@@ -1,0 +1,76 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TokenClient.Providers;
+
+/// <summary>APIMW: key and secret as JSON, no grant type; the token and errors come wrapped in an envelope.</summary>
+internal sealed class ApimwShaper : TokenRequestShaper
+{
+    internal static readonly Uri Endpoint = new("https://api.apimw.com/v1/auth/token");
+
+    public override string Name => "Apimw";
+
+    public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
+
+    public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
+        Post(context, JsonBody(Fields(
+            context.Options,
+            ("api_key", context.Options.ClientId),
+            ("api_secret", context.Options.ClientSecret))));
+
+    public override TokenResponse ReadResponse(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
+    {
+        ApimwEnvelope? envelope = null;
+        try
+        {
+            envelope = body.IsEmpty ? null : JsonSerializer.Deserialize(body, ApimwJsonContext.Default.ApimwEnvelope);
+        }
+        catch (JsonException)
+        {
+            // Described below by what the body is not.
+        }
+
+        if (envelope?.Error is { Code.Length: > 0 } error)
+        {
+            throw TokenErrors.FromOAuthError(context, status, error.Code, error.Message);
+        }
+
+        if (!OAuthResponseReader.IsSuccess(status))
+        {
+            throw TokenErrors.FromHttpStatus(context, status, body);
+        }
+
+        return envelope switch
+        {
+            null => throw TokenErrors.InvalidResponse(context, status, "the response body is not an APIMW envelope"),
+            { Success: not true } => throw TokenErrors.InvalidResponse(context, status, "the envelope says success is not true and gives no error code"),
+            { Data: null } => throw TokenErrors.InvalidResponse(context, status, "the envelope has no data"),
+            _ => OAuthResponseReader.ToTokenResponse(context, status, envelope.Data),
+        };
+    }
+}
+
+internal sealed class ApimwEnvelope
+{
+    [JsonPropertyName("success")]
+    public bool? Success { get; set; }
+
+    [JsonPropertyName("data")]
+    public OAuthTokenResponse? Data { get; set; }
+
+    [JsonPropertyName("error")]
+    public ApimwError? Error { get; set; }
+}
+
+internal sealed class ApimwError
+{
+    [JsonPropertyName("code")]
+    public string? Code { get; set; }
+
+    [JsonPropertyName("message")]
+    public string? Message { get; set; }
+}
+
+[JsonSerializable(typeof(ApimwEnvelope))]
+internal sealed partial class ApimwJsonContext : JsonSerializerContext;

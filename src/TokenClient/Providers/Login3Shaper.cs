@@ -1,0 +1,37 @@
+namespace TokenClient.Providers;
+
+/// <summary>Login 3.0: client credentials, form-encoded, to <c>https://{Domain}/oauth/token</c>, with a required audience and an optional organization.</summary>
+internal sealed class Login3Shaper : TokenRequestShaper
+{
+    public override string Name => "Login3";
+
+    public override Uri? DefaultEndpoint(TokenClientOptions options) =>
+        IsHostName(options.Domain) ? new Uri($"https://{options.Domain}/oauth/token") : null;
+
+    public override string MissingEndpointProblem => "Domain is required when Provider is 'Login3' (or set TokenEndpoint).";
+
+    public override IEnumerable<string> Validate(TokenClientOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Audience))
+        {
+            yield return "Audience is required when Provider is 'Login3': it is the identifier of the API the token is for.";
+        }
+
+        if (!string.IsNullOrEmpty(options.Domain) && !IsHostName(options.Domain))
+        {
+            yield return $"Domain '{options.Domain}' must be a host name such as login.example.com, without a scheme or a path.";
+        }
+    }
+
+    public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
+        Post(context, new FormUrlEncodedContent(Fields(
+            context.Options,
+            ("grant_type", "client_credentials"),
+            ("client_id", context.Options.ClientId),
+            ("client_secret", context.Options.ClientSecret),
+            ("audience", context.Options.Audience),
+            ("organization", context.Tenant))));
+
+    private static bool IsHostName(string? domain) =>
+        !string.IsNullOrEmpty(domain) && Uri.CheckHostName(domain) is UriHostNameType.Dns or UriHostNameType.IPv4;
+}

@@ -1,0 +1,44 @@
+namespace TokenClient.Providers;
+
+/// <summary>WLL: client credentials as JSON; the region picks the endpoint, the environment the audience.</summary>
+internal sealed class WllShaper : TokenRequestShaper
+{
+    public override string Name => "Wll";
+
+    public override Uri? DefaultEndpoint(TokenClientOptions options) => options.Region switch
+    {
+        WllRegion.US => new Uri("https://auth.us.wlloyalty.net/oauth/token"),
+        WllRegion.GCC => new Uri("https://auth.me.wlloyalty.net/oauth/token"),
+        _ => new Uri("https://auth.wlloyalty.net/oauth/token"),
+    };
+
+    public override IEnumerable<string> Validate(TokenClientOptions options)
+    {
+        if (!Enum.IsDefined(options.Region))
+        {
+            yield return $"Region '{options.Region}' is not known; use EU, US or GCC.";
+        }
+
+        if (!Enum.IsDefined(options.Environment))
+        {
+            yield return $"Environment '{options.Environment}' is not known; use Any, Staging or Production.";
+        }
+    }
+
+    public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
+        Post(context, JsonBody(Fields(
+            context.Options,
+            ("client_id", context.Options.ClientId),
+            ("client_secret", context.Options.ClientSecret),
+            ("audience", AudienceOf(context.Options)),
+            ("grant_type", "client_credentials"))));
+
+    // An explicit Audience wins over the one the environment implies.
+    internal static string AudienceOf(TokenClientOptions options) =>
+        !string.IsNullOrEmpty(options.Audience) ? options.Audience : options.Environment switch
+        {
+            WllEnvironment.Staging => "staging.wlloyalty.net",
+            WllEnvironment.Production => "production.wlloyalty.net",
+            _ => "wlloyalty.net",
+        };
+}
