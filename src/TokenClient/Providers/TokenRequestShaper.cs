@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace TokenClient.Providers;
@@ -11,6 +12,10 @@ namespace TokenClient.Providers;
 internal abstract class TokenRequestShaper
 {
     private static readonly MediaTypeWithQualityHeaderValue s_acceptJson = new("application/json");
+
+    // Escape only what JSON requires: a secret such as "a+b/é" goes on the wire as the provider's
+    // own examples write it, not as \u002B. The body is never embedded in HTML.
+    private static readonly JsonWriterOptions s_jsonWriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The name the <c>Provider</c> key takes.</summary>
     public abstract string Name { get; }
@@ -41,7 +46,7 @@ internal abstract class TokenRequestShaper
     protected static HttpContent JsonBody(IEnumerable<KeyValuePair<string, string>> fields)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, s_jsonWriterOptions))
         {
             writer.WriteStartObject();
             foreach (var (name, value) in fields)

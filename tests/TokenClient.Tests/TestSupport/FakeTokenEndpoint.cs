@@ -42,13 +42,43 @@ internal sealed record RecordedRequest(
     Uri? Uri,
     IReadOnlyDictionary<string, string> Headers,
     string? ContentType,
-    string Body)
+    string Body,
+    IReadOnlyList<KeyValuePair<string, string>> Fields)
 {
     public static async Task<RecordedRequest> CaptureAsync(HttpRequestMessage request)
     {
         var headers = request.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
         var body = request.Content is null ? string.Empty : await request.Content.ReadAsStringAsync();
-        return new RecordedRequest(request.Method, request.RequestUri, headers, request.Content?.Headers.ContentType?.ToString(), body);
+        return new RecordedRequest(
+            request.Method, request.RequestUri, headers, request.Content?.Headers.ContentType?.ToString(), body, await FieldsOf(request.Content, body));
+    }
+
+    /// <summary>The body's fields in order, whichever of form, multipart or JSON carried them.</summary>
+    private static async Task<IReadOnlyList<KeyValuePair<string, string>>> FieldsOf(HttpContent? content, string body)
+    {
+        switch (content)
+        {
+            case MultipartFormDataContent multipart:
+                var parts = new List<KeyValuePair<string, string>>();
+                foreach (var part in multipart)
+                {
+                    parts.Add(new(part.Headers.ContentDisposition!.Name!.Trim('"'), await part.ReadAsStringAsync()));
+                }
+
+                return parts;
+            case FormUrlEncodedContent:
+                return body.Split('&').Select(pair => pair.Split('=')).Select(p => new KeyValuePair<string, string>(Decode(p[0]), Decode(p[1]))).ToList();
+            case not null when content.Headers.ContentType?.MediaType == "application/json":
+                using (var document = System.Text.Json.JsonDocument.Parse(body))
+                {
+                    return document.RootElement.EnumerateObject().Select(p => new KeyValuePair<string, string>(p.Name, p.Value.ValueKind == System.Text.Json.JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText())).ToList();
+                }
+
+            default:
+                return [];
+        }
+
+        static string Decode(string value) => Uri.UnescapeDataString(value.Replace('+', ' '));
     }
 
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
