@@ -33,6 +33,65 @@ public class RegistrationTests
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(expected);
     }
 
+    [Theory]
+    [InlineData("Login3", "Domain is required when Provider is 'Login3' (or set TokenEndpoint).")]
+    [InlineData("Login3", "Audience is required when Provider is 'Login3': it is the identifier of the API the token is for.")]
+    [InlineData("Wokelo", "Username is required when Provider is 'Wokelo': the account's e-mail address.")]
+    [InlineData("Wokelo", "Password is required when Provider is 'Wokelo'.")]
+    [InlineData("LoneWolf", "ClientSecret is required.")]
+    [InlineData("Wll", "ClientId is required.")]
+    [InlineData("Apimw", "ClientSecret is required.")]
+    public void StartupValidation_ProviderKeyMissing_FailsNamingClientAndKey(string provider, string expected)
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o => o.Provider = provider);
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Contain($"Token client 'api': {expected}");
+    }
+
+    [Theory]
+    [InlineData("LoneWolf")]
+    [InlineData("Wll")]
+    [InlineData("Apimw")]
+    public void StartupValidation_ProviderWithDefaultEndpointAndCredentials_Passes(string provider)
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o =>
+        {
+            o.Provider = provider;
+            o.ClientId = "id";
+            o.ClientSecret = "secret";
+        });
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().NotThrow();
+    }
+
+    [Fact]
+    public void StartupValidation_Login3DomainWithScheme_SaysItMustBeAHostName()
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o =>
+        {
+            o.Provider = "login3";
+            o.Domain = "https://login.example.test/";
+            o.Audience = "api";
+            o.ClientId = "id";
+            o.ClientSecret = "secret";
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Contain(
+            "Token client 'api': Domain 'https://login.example.test/' must be a host name such as login.example.com, without a scheme or a path.");
+    }
+
     [Fact]
     public void StartupValidation_UnknownProvider_ListsTheKnownOnes()
     {
@@ -103,7 +162,13 @@ public class RegistrationTests
             ["TokenClients:billing:DefaultLifetime"] = "00:10:00",
             ["TokenClients:billing:Headers:X-Api-Key"] = "k",
             ["TokenClients:billing:Parameters:tenant_hint"] = "t1",
-            ["TokenClients:crm:TokenEndpoint"] = "https://auth.test/crm/token",
+            ["TokenClients:billing:Tenant"] = "t-9",
+            ["TokenClients:crm:Provider"] = "Wll",
+            ["TokenClients:crm:Region"] = "us",
+            ["TokenClients:crm:Environment"] = "Staging",
+            ["TokenClients:crm:Domain"] = "login.example.test",
+            ["TokenClients:crm:Username"] = "sam@example.test",
+            ["TokenClients:crm:Password"] = "pw",
             ["TokenClients:crm:ClientId"] = "crm-id",
             ["TokenClients:crm:ClientSecret"] = "crm-secret",
         }).Build();
@@ -124,6 +189,14 @@ public class RegistrationTests
         billing.DefaultLifetime.Should().Be(TimeSpan.FromMinutes(10));
         billing.Headers.Should().Equal(new Dictionary<string, string> { ["X-Api-Key"] = "k" });
         billing.Parameters.Should().Equal(new Dictionary<string, string> { ["tenant_hint"] = "t1" });
+        billing.Tenant.Should().Be("t-9");
+        var crm = provider.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get("crm");
+        crm.Provider.Should().Be("Wll");
+        crm.Region.Should().Be(WllRegion.US);
+        crm.Environment.Should().Be(WllEnvironment.Staging);
+        crm.Domain.Should().Be("login.example.test");
+        crm.Username.Should().Be("sam@example.test");
+        crm.Password.Should().Be("pw");
         provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeNull();
         provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeSameAs(provider.GetRequiredKeyedService<ITokenClient>("billing"));
     }
@@ -131,6 +204,7 @@ public class RegistrationTests
     [Theory]
     [InlineData("RefreshRatio", "ninety", "Token client configuration 'TokenClients:api:RefreshRatio' is not a number.")]
     [InlineData("ClientAuthentication", "Digest", "Token client configuration 'TokenClients:api:ClientAuthentication' is not one of Basic, Body.")]
+    [InlineData("Region", "Mars", "Token client configuration 'TokenClients:api:Region' is not one of EU, US, GCC.")]
     [InlineData("DefaultLifetime", "an hour", "Token client configuration 'TokenClients:api:DefaultLifetime' is not a time span such as 00:05:00.")]
     [InlineData("ClientSecert", "s3cr3t", "Token client configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
     public void AddTokenClient_BadConfigurationValue_FailsNamingThePathAndNotTheValue(string key, string value, string expected)

@@ -94,6 +94,48 @@ public class TokenHandlerTests
     }
 
     [Fact]
+    public async Task SendAsync_LoneWolfForbidden_IsTreatedAsARejectedToken()
+    {
+        using var harness = new Harness(o =>
+        {
+            o.Provider = "LoneWolf";
+            o.TokenEndpoint = null;
+        });
+        harness.ApiAnswers(HttpStatusCode.Forbidden, HttpStatusCode.OK);
+
+        using var response = await harness.Http.GetAsync(Api);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        harness.ApiRequests.Select(r => r.Header("Authorization")).Should().Equal("Bearer token-1", "Bearer token-2");
+    }
+
+    [Fact]
+    public async Task SendAsync_RequestNamesATenant_UsesThatTenantsToken()
+    {
+        using var harness = new Harness(o =>
+        {
+            o.Provider = "LoneWolf";
+            o.TokenEndpoint = null;
+        });
+        harness.ApiAnswers(HttpStatusCode.OK);
+        var http = harness.Http;
+
+        foreach (var tenant in new[] { "tenant-a", "tenant-b", "tenant-a" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, Api).WithTokenTenant(tenant);
+            using var response = await http.SendAsync(request);
+        }
+
+        using (await http.GetAsync(Api))
+        {
+        }
+
+        harness.Services.TokenEndpoint.Requests.Select(r => r.Fields.SingleOrDefault(f => f.Key == "lwt_client_id").Value)
+            .Should().Equal("tenant-a", "tenant-b", null);
+        harness.ApiRequests.Select(r => r.Header("Authorization")).Should().Equal("Bearer token-1", "Bearer token-2", "Bearer token-1", "Bearer token-3");
+    }
+
+    [Fact]
     public async Task SendAsync_TokenEndpointFails_ThrowsTokenRequestExceptionAndSendsNothing()
     {
         using var harness = new Harness();
