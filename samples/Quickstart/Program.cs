@@ -27,10 +27,19 @@ foreach (var provider in LocalServer.TokenPaths.Keys)
         o.TokenEndpoint = server.TokenEndpoint(provider); // the providers' own endpoints are the defaults
         o.ClientId = LocalServer.ClientId;
         o.ClientSecret = server.ClientSecret;
-        o.Audience = provider == "Login3" ? "https://quickstart.example/api" : null;
-        o.Environment = WllEnvironment.Staging;
-        o.Username = LocalServer.WokeloUsername;
-        o.Password = LocalServer.WokeloPassword;
+        switch (provider)
+        {
+            case "Wll":
+                o.Environment = WllEnvironment.Staging;
+                break;
+            case "Login3":
+                o.Audience = "https://quickstart.example/api";
+                break;
+            case "Wokelo":
+                o.Username = LocalServer.WokeloUsername;
+                o.Password = LocalServer.WokeloPassword;
+                break;
+        }
     });
     services.AddHttpClient(provider, c => c.BaseAddress = new Uri(server.BaseAddress, $"/api/{provider}/")).AddTokenHandler(provider);
 }

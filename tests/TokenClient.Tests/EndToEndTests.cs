@@ -110,8 +110,8 @@ public class EndToEndTests
             o.ClientId = LocalServer.ClientId;
             o.ClientSecret = server.ClientSecret;
             o.Audience = provider == "Login3" ? "https://api.test" : null;
-            o.Username = LocalServer.WokeloUsername;
-            o.Password = LocalServer.WokeloPassword;
+            o.Username = provider == "Wokelo" ? LocalServer.WokeloUsername : null;
+            o.Password = provider == "Wokelo" ? LocalServer.WokeloPassword : null;
             configure?.Invoke(o);
         });
         services.AddHttpClient("api", c => c.BaseAddress = new Uri(server.BaseAddress, $"/api/{provider}/")).AddTokenHandler("local");

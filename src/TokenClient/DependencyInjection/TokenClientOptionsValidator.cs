@@ -13,6 +13,17 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    private static IEnumerable<(string Key, string? Value)> OptionalKeys(TokenClientOptions o) =>
+    [
+        (nameof(o.Scope), o.Scope),
+        (nameof(o.Audience), o.Audience),
+        (nameof(o.Resource), o.Resource),
+        (nameof(o.Tenant), o.Tenant),
+        (nameof(o.Domain), o.Domain),
+        (nameof(o.Username), o.Username),
+        (nameof(o.Password), o.Password),
+    ];
+
     private static IEnumerable<string> Problems(TokenClientOptions options)
     {
         if (!ProviderRegistry.TryGet(options.Provider, out var shaper))
@@ -65,6 +76,14 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         foreach (var header in options.Headers.Keys.Where(h => string.IsNullOrWhiteSpace(h) || h.Equals("Authorization", StringComparison.OrdinalIgnoreCase)))
         {
             yield return $"Headers cannot set '{header}': the handler sets Authorization itself.";
+        }
+
+        foreach (var (key, value) in OptionalKeys(options))
+        {
+            if (!string.IsNullOrEmpty(value) && !shaper.UsedKeys.Contains(key))
+            {
+                yield return $"{key} is not used when Provider is '{shaper.Name}'; remove it (extra token request fields go in Parameters).";
+            }
         }
 
         foreach (var problem in shaper.Validate(options))

@@ -11,6 +11,8 @@ internal sealed class ApimwShaper : TokenRequestShaper
 
     public override string Name => "Apimw";
 
+    public override IReadOnlyCollection<string> UsedKeys { get; } = [];
+
     public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>

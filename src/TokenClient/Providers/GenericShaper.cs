@@ -8,6 +8,8 @@ internal sealed class GenericShaper : TokenRequestShaper
 {
     public override string Name => "Generic";
 
+    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Scope", "Audience", "Resource"];
+
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
     {
         var options = context.Options;

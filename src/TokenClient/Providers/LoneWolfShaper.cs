@@ -10,6 +10,8 @@ internal sealed class LoneWolfShaper : TokenRequestShaper
 
     public override string Name => "LoneWolf";
 
+    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Tenant"];
+
     public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
 
     // Lone Wolf answers 403 on API calls when the token expired or is invalid.

@@ -5,6 +5,8 @@ internal sealed class WllShaper : TokenRequestShaper
 {
     public override string Name => "Wll";
 
+    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Audience"];
+
     public override Uri? DefaultEndpoint(TokenClientOptions options) => options.Region switch
     {
         WllRegion.US => new Uri("https://auth.us.wlloyalty.net/oauth/token"),

@@ -10,6 +10,8 @@ internal sealed class WokeloShaper : TokenRequestShaper
 
     public override string Name => "Wokelo";
 
+    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Username", "Password"];
+
     public override bool UsesRefreshTokens => true;
 
     public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;

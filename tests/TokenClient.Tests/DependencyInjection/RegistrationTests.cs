@@ -72,6 +72,32 @@ public class RegistrationTests
         act.Should().NotThrow();
     }
 
+    [Theory]
+    [InlineData("LoneWolf", "Audience", "Audience is not used when Provider is 'LoneWolf'; remove it (extra token request fields go in Parameters).")]
+    [InlineData("Apimw", "Scope", "Scope is not used when Provider is 'Apimw'; remove it (extra token request fields go in Parameters).")]
+    [InlineData("Generic", "Password", "Password is not used when Provider is 'Generic'; remove it (extra token request fields go in Parameters).")]
+    [InlineData("Wokelo", "Tenant", "Tenant is not used when Provider is 'Wokelo'; remove it (extra token request fields go in Parameters).")]
+    public void StartupValidation_KeyTheProviderDoesNotSend_FailsRatherThanDroppingIt(string provider, string key, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Provider"] = provider,
+            ["TokenEndpoint"] = "https://auth.test/token",
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "secret",
+            ["Username"] = provider == "Wokelo" ? "u" : null,
+            [provider == "Wokelo" && key == "Password" ? "unused" : "Password"] = provider == "Wokelo" ? "p" : null,
+            [key] = "value",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", configuration);
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal($"Token client 'api': {expected}");
+    }
+
     [Fact]
     public void StartupValidation_Login3DomainWithScheme_SaysItMustBeAHostName()
     {
@@ -162,13 +188,20 @@ public class RegistrationTests
             ["TokenClients:billing:DefaultLifetime"] = "00:10:00",
             ["TokenClients:billing:Headers:X-Api-Key"] = "k",
             ["TokenClients:billing:Parameters:tenant_hint"] = "t1",
-            ["TokenClients:billing:Tenant"] = "t-9",
             ["TokenClients:crm:Provider"] = "Wll",
             ["TokenClients:crm:Region"] = "us",
             ["TokenClients:crm:Environment"] = "Staging",
-            ["TokenClients:crm:Domain"] = "login.example.test",
-            ["TokenClients:crm:Username"] = "sam@example.test",
-            ["TokenClients:crm:Password"] = "pw",
+            ["TokenClients:login:Provider"] = "login3",
+            ["TokenClients:login:Domain"] = "login.example.test",
+            ["TokenClients:login:Audience"] = "api",
+            ["TokenClients:login:Tenant"] = "org_9",
+            ["TokenClients:login:ClientId"] = "login-id",
+            ["TokenClients:login:ClientSecret"] = "login-secret",
+            ["TokenClients:research:Provider"] = "Wokelo",
+            ["TokenClients:research:Username"] = "sam@example.test",
+            ["TokenClients:research:Password"] = "pw",
+            ["TokenClients:research:ClientId"] = "w-id",
+            ["TokenClients:research:ClientSecret"] = "w-secret",
             ["TokenClients:crm:ClientId"] = "crm-id",
             ["TokenClients:crm:ClientSecret"] = "crm-secret",
         }).Build();
@@ -189,14 +222,17 @@ public class RegistrationTests
         billing.DefaultLifetime.Should().Be(TimeSpan.FromMinutes(10));
         billing.Headers.Should().Equal(new Dictionary<string, string> { ["X-Api-Key"] = "k" });
         billing.Parameters.Should().Equal(new Dictionary<string, string> { ["tenant_hint"] = "t1" });
-        billing.Tenant.Should().Be("t-9");
-        var crm = provider.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get("crm");
+        var monitor = provider.GetRequiredService<IOptionsMonitor<TokenClientOptions>>();
+        var crm = monitor.Get("crm");
         crm.Provider.Should().Be("Wll");
         crm.Region.Should().Be(WllRegion.US);
         crm.Environment.Should().Be(WllEnvironment.Staging);
-        crm.Domain.Should().Be("login.example.test");
-        crm.Username.Should().Be("sam@example.test");
-        crm.Password.Should().Be("pw");
+        var login = monitor.Get("login");
+        login.Domain.Should().Be("login.example.test");
+        login.Tenant.Should().Be("org_9");
+        var research = monitor.Get("research");
+        research.Username.Should().Be("sam@example.test");
+        research.Password.Should().Be("pw");
         provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeNull();
         provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeSameAs(provider.GetRequiredKeyedService<ITokenClient>("billing"));
     }
