@@ -27,11 +27,7 @@ public class Login3ShaperTests
     [Fact]
     public async Task GetTokenAsync_WithoutTenant_SendsNoOrganization()
     {
-        using var services = ProviderAssertions.ForProvider("Login3", o =>
-        {
-            o.Domain = "login.example.test";
-            o.Audience = "api";
-        });
+        using var services = Login3();
 
         await services.Client.GetTokenAsync();
 
@@ -43,11 +39,7 @@ public class Login3ShaperTests
     [Fact]
     public async Task GetTokenAsync_DocumentedSuccess_LastsItsExpiresIn()
     {
-        using var services = ProviderAssertions.ForProvider("Login3", o =>
-        {
-            o.Domain = "login.example.test";
-            o.Audience = "api";
-        });
+        using var services = Login3();
 
         var token = await services.TokenFor("""{"access_token":"eyJz93a...k4laUWw","token_type":"Bearer","expires_in":86400}""");
 
@@ -60,14 +52,16 @@ public class Login3ShaperTests
     [InlineData(HttpStatusCode.Forbidden, """{"error":"unauthorized_client","error_description":"Client is not authorized to access this API"}""", "unauthorized_client", "Client is not authorized to access this API")]
     public async Task GetTokenAsync_Error_ThrowsWithStatusAndError(HttpStatusCode status, string body, string error, string description)
     {
-        using var services = ProviderAssertions.ForProvider("Login3", o =>
-        {
-            o.Domain = "login.example.test";
-            o.Audience = "api";
-        });
+        using var services = Login3();
 
         var thrown = await services.FailureFor(status, body);
 
         thrown.ShouldBe(status, error, description, transient: false);
     }
+
+    private static TestServices Login3() => ProviderAssertions.ForProvider("Login3", o =>
+    {
+        o.Domain = "login.example.test";
+        o.Audience = "api";
+    });
 }
