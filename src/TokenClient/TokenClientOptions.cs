@@ -63,6 +63,30 @@ public sealed class TokenClientOptions
     /// </summary>
     public TimeSpan DefaultLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>How many times a transient failure (network, timeout, 408, 429, 5xx) is retried, with exponential backoff and jitter. 0 turns retries off. Default: 3.</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>The median delay before the first retry; later ones grow exponentially. Default: 1 second.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait before a retry. A <c>Retry-After</c> longer than this is not waited for: the failure is reported at once. Default: 30 seconds.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one attempt at the token endpoint may take. Default: 10 seconds.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one acquisition may take, retries and their delays included. Default: 30 seconds.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// After a permanent failure (such as <c>invalid_client</c>), how long callers get the same
+    /// exception at once instead of calling the endpoint again. Zero turns it off. Default: 5 seconds.
+    /// </summary>
+    public TimeSpan FailureCooldown { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The largest token response read, in bytes; a larger one is refused. Default: 1 MiB.</summary>
+    public int MaxResponseSize { get; set; } = 1024 * 1024;
+
     /// <summary>Headers the handler adds to every API request, such as an <c>X-Api-Key</c>.</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 

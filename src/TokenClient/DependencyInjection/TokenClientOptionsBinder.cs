@@ -28,6 +28,13 @@ internal static class TokenClientOptionsBinder
         [nameof(TokenClientOptions.Password)] = (o, s) => o.Password = s.Value,
         [nameof(TokenClientOptions.RefreshRatio)] = (o, s) => o.RefreshRatio = ParseDouble(s),
         [nameof(TokenClientOptions.DefaultLifetime)] = (o, s) => o.DefaultLifetime = ParseTimeSpan(s),
+        [nameof(TokenClientOptions.MaxRetries)] = (o, s) => o.MaxRetries = ParseInt(s),
+        [nameof(TokenClientOptions.RetryDelay)] = (o, s) => o.RetryDelay = ParseTimeSpan(s),
+        [nameof(TokenClientOptions.MaxRetryDelay)] = (o, s) => o.MaxRetryDelay = ParseTimeSpan(s),
+        [nameof(TokenClientOptions.AttemptTimeout)] = (o, s) => o.AttemptTimeout = ParseTimeSpan(s),
+        [nameof(TokenClientOptions.TotalTimeout)] = (o, s) => o.TotalTimeout = ParseTimeSpan(s),
+        [nameof(TokenClientOptions.FailureCooldown)] = (o, s) => o.FailureCooldown = ParseTimeSpan(s),
+        [nameof(TokenClientOptions.MaxResponseSize)] = (o, s) => o.MaxResponseSize = ParseInt(s),
         [nameof(TokenClientOptions.Headers)] = (o, s) => BindPairs(o.Headers, s),
         [nameof(TokenClientOptions.Parameters)] = (o, s) => BindPairs(o.Parameters, s),
     };
@@ -56,6 +63,11 @@ internal static class TokenClientOptionsBinder
         double.TryParse(section.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw Invalid(section, "is not a number");
+
+    private static int ParseInt(IConfigurationSection section) =>
+        int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw Invalid(section, "is not a whole number");
 
     private static TimeSpan ParseTimeSpan(IConfigurationSection section) =>
         TimeSpan.TryParse(section.Value, CultureInfo.InvariantCulture, out var value)

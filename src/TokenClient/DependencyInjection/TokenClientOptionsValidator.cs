@@ -13,6 +13,51 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    // The ranges Polly accepts, checked here so that the message names our key.
+    private static IEnumerable<string> ResilienceProblems(TokenClientOptions o)
+    {
+        var minTimeout = TimeSpan.FromMilliseconds(10);
+        var maxTimeout = TimeSpan.FromDays(1);
+        if (o.MaxRetries is < 0 or > 100)
+        {
+            yield return $"MaxRetries must be from 0 to 100, not {o.MaxRetries}.";
+        }
+
+        if (o.RetryDelay < TimeSpan.Zero || o.RetryDelay > maxTimeout)
+        {
+            yield return $"RetryDelay must be from 00:00:00 to 1.00:00:00, not {o.RetryDelay}.";
+        }
+
+        if (o.MaxRetryDelay <= TimeSpan.Zero || o.MaxRetryDelay > maxTimeout)
+        {
+            yield return $"MaxRetryDelay must be positive and at most 1.00:00:00, not {o.MaxRetryDelay}.";
+        }
+
+        if (o.AttemptTimeout < minTimeout || o.AttemptTimeout > maxTimeout)
+        {
+            yield return $"AttemptTimeout must be from 00:00:00.010 to 1.00:00:00, not {o.AttemptTimeout}.";
+        }
+
+        if (o.TotalTimeout < minTimeout || o.TotalTimeout > maxTimeout)
+        {
+            yield return $"TotalTimeout must be from 00:00:00.010 to 1.00:00:00, not {o.TotalTimeout}.";
+        }
+        else if (o.TotalTimeout < o.AttemptTimeout)
+        {
+            yield return $"TotalTimeout ({o.TotalTimeout}) must not be shorter than AttemptTimeout ({o.AttemptTimeout}).";
+        }
+
+        if (o.FailureCooldown < TimeSpan.Zero)
+        {
+            yield return $"FailureCooldown must not be negative, not {o.FailureCooldown}.";
+        }
+
+        if (o.MaxResponseSize <= 0)
+        {
+            yield return $"MaxResponseSize must be a positive number of bytes, not {o.MaxResponseSize}.";
+        }
+    }
+
     private static IEnumerable<(string Key, string? Value)> OptionalKeys(TokenClientOptions o) =>
     [
         (nameof(o.Scope), o.Scope),
@@ -66,6 +111,11 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         if (options.DefaultLifetime <= TimeSpan.Zero)
         {
             yield return $"DefaultLifetime must be positive, not {options.DefaultLifetime}.";
+        }
+
+        foreach (var problem in ResilienceProblems(options))
+        {
+            yield return problem;
         }
 
         if (!Enum.IsDefined(options.ClientAuthentication))

@@ -40,4 +40,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 9, EventName = "RefreshTokenRefused", Level = LogLevel.Information,
         Message = "Token client '{ClientName}': the server refused the refresh token (invalid_grant); falling back to the primary grant")]
     public static partial void RefreshTokenRefused(ILogger logger, string clientName);
+
+    [LoggerMessage(EventId = 10, EventName = "RetryingTokenRequest", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' retries its token request (attempt {Attempt}) in {DelaySeconds:0.###} s after: {Reason}")]
+    public static partial void RetryingTokenRequest(ILogger logger, string clientName, int attempt, double delaySeconds, string reason);
+
+    [LoggerMessage(EventId = 11, EventName = "FailureRepeated", Level = LogLevel.Debug,
+        Message = "Token client '{ClientName}' reports its last permanent failure again without calling the endpoint, until {Until:O}")]
+    public static partial void FailureRepeated(ILogger logger, string clientName, DateTimeOffset until);
 }

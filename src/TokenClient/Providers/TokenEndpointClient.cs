@@ -1,30 +1,41 @@
-using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
 using TokenClient.Diagnostics;
 
 namespace TokenClient.Providers;
 
 /// <summary>A token issued by the endpoint and when its response arrived, from which its renewal point is measured.</summary>
-internal readonly record struct IssuedToken(AccessToken Token, DateTimeOffset ReceivedAt, string? RefreshToken);
+internal readonly record struct IssuedToken(AccessToken Token, DateTimeOffset ReceivedAt, string? RefreshToken)
+{
+    // The generated ToString would print the refresh token.
+    public override string ToString() => $"{Token}, received {ReceivedAt:O}";
+}
 
 /// <summary>
-/// The raw call to one token endpoint: the shaper builds the request, the client configured
-/// through <see cref="IHttpClientFactory"/> sends it, and the shaper reads the answer. No caching here.
+/// The call to one token endpoint: the shaper builds the request, the client configured through
+/// <see cref="IHttpClientFactory"/> sends it inside a Polly pipeline (total timeout, retries of
+/// transient failures honouring Retry-After, per-attempt timeout), and the shaper reads the answer.
+/// After a permanent failure it reports that failure again at once for a short cooldown. No caching here.
 /// </summary>
 internal sealed class TokenEndpointClient
 {
-    /// <summary>The largest token response read; a larger one is refused rather than buffered.</summary>
-    internal const int MaxResponseBytes = 1024 * 1024;
-
     private readonly TokenRequestContext _context;
     private readonly TokenRequestShaper _shaper;
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly string _httpClientName;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ResiliencePipeline _pipeline;
 
     // The newest refresh token the server returned. Only the one acquisition under way touches it.
     private string? _refreshToken;
+
+    // A permanent failure and until when it is reported without calling the endpoint.
+    private volatile Cooldown? _cooldown;
 
     public TokenEndpointClient(
         TokenRequestContext context,
@@ -40,10 +51,17 @@ internal sealed class TokenEndpointClient
         _httpClientName = httpClientName;
         _time = time;
         _logger = logger;
+        _pipeline = BuildPipeline(context, time, logger);
     }
 
     public async Task<IssuedToken> RequestTokenAsync(CancellationToken cancellationToken)
     {
+        if (_cooldown is { } cooldown && _time.GetUtcNow() < cooldown.Until)
+        {
+            Log.FailureRepeated(_logger, _context.ClientName, cooldown.Until);
+            ExceptionDispatchInfo.Throw(cooldown.Failure);
+        }
+
         Log.RequestingToken(_logger, _context.ClientName, _context.Endpoint.Host);
         try
         {
@@ -53,12 +71,18 @@ internal sealed class TokenEndpointClient
                 _refreshToken = issued.RefreshToken;
             }
 
+            _cooldown = null;
             Log.TokenAcquired(_logger, _context.ClientName, (issued.Token.ExpiresAt - issued.ReceivedAt).TotalSeconds);
             return issued;
         }
         catch (TokenRequestException ex)
         {
             Log.TokenRequestFailed(_logger, _context.ClientName, ex.Message);
+            if (!ex.IsTransient && _context.Options.FailureCooldown > TimeSpan.Zero)
+            {
+                _cooldown = new Cooldown(ex, _time.GetUtcNow() + _context.Options.FailureCooldown);
+            }
+
             throw;
         }
     }
@@ -69,7 +93,7 @@ internal sealed class TokenEndpointClient
         {
             try
             {
-                return await SendAsync(refreshToken, cancellationToken).ConfigureAwait(false);
+                return await SendResilientlyAsync(refreshToken, cancellationToken).ConfigureAwait(false);
             }
             catch (TokenRequestException ex) when (ex.Error == "invalid_grant")
             {
@@ -79,7 +103,34 @@ internal sealed class TokenEndpointClient
             }
         }
 
-        return await SendAsync(refreshToken: null, cancellationToken).ConfigureAwait(false);
+        return await SendResilientlyAsync(refreshToken: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IssuedToken> SendResilientlyAsync(string? refreshToken, CancellationToken cancellationToken)
+    {
+        TokenRequestException? lastFailure = null;
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                async token =>
+                {
+                    try
+                    {
+                        return await SendAsync(refreshToken, token).ConfigureAwait(false);
+                    }
+                    catch (TokenRequestException ex)
+                    {
+                        lastFailure = ex;
+                        throw;
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            var total = ex.Timeout == _context.Options.TotalTimeout && lastFailure is not null;
+            throw total ? TokenErrors.GaveUp(_context, lastFailure!, ex) : TokenErrors.TimedOut(_context, ex, ex.Timeout);
+        }
     }
 
     private async Task<IssuedToken> SendAsync(string? refreshToken, CancellationToken cancellationToken)
@@ -97,17 +148,25 @@ internal sealed class TokenEndpointClient
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw TokenErrors.TimedOut(_context, ex);
+            throw TokenErrors.TimedOut(_context, ex, http.Timeout);
         }
 
         using (response)
         {
             // The lifetime counts from the response's arrival, not from the server's clock.
             var receivedAt = _time.GetUtcNow();
-            var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
-            var parsed = _shaper.ReadResponse(_context, response.StatusCode, body);
-            var expiresAt = ExpiresAt(parsed, receivedAt);
-            return new IssuedToken(new AccessToken(parsed.AccessToken, "Bearer", expiresAt, parsed.Scope), receivedAt, parsed.RefreshToken);
+            try
+            {
+                var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+                var parsed = _shaper.ReadResponse(_context, response.StatusCode, body);
+                var token = new AccessToken(parsed.AccessToken, "Bearer", ExpiresAt(parsed, receivedAt), parsed.Scope);
+                return new IssuedToken(token, receivedAt, parsed.RefreshToken);
+            }
+            catch (TokenRequestException ex) when (response.Headers.RetryAfter is { } retryAfter)
+            {
+                ex.RetryAfter = Delay(retryAfter, receivedAt);
+                throw;
+            }
         }
     }
 
@@ -126,9 +185,10 @@ internal sealed class TokenEndpointClient
 
     private async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentLength > MaxResponseBytes)
+        var limit = _context.Options.MaxResponseSize;
+        if (response.Content.Headers.ContentLength > limit)
         {
-            throw TokenErrors.TooLarge(_context, response.StatusCode, MaxResponseBytes);
+            throw TokenErrors.TooLarge(_context, response.StatusCode, limit);
         }
 
         try
@@ -141,9 +201,9 @@ internal sealed class TokenEndpointClient
                 int read;
                 while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    if (buffer.Length + read > MaxResponseBytes)
+                    if (buffer.Length + read > limit)
                     {
-                        throw TokenErrors.TooLarge(_context, response.StatusCode, MaxResponseBytes);
+                        throw TokenErrors.TooLarge(_context, response.StatusCode, limit);
                     }
 
                     buffer.Write(chunk, 0, read);
@@ -158,7 +218,53 @@ internal sealed class TokenEndpointClient
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw TokenErrors.TimedOut(_context, ex);
+            throw TokenErrors.TimedOut(_context, ex, null);
         }
     }
+
+    // Retry-After in either form (RFC 9110 10.2.3): seconds, or an HTTP date measured against our clock.
+    private static TimeSpan Delay(RetryConditionHeaderValue retryAfter, DateTimeOffset now)
+    {
+        var delay = retryAfter.Delta ?? (retryAfter.Date - now) ?? TimeSpan.Zero;
+        return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
+    }
+
+    private static ResiliencePipeline BuildPipeline(TokenRequestContext context, TimeProvider time, ILogger logger)
+    {
+        var options = context.Options;
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = $"TokenClient.{context.ClientName}" };
+        builder.AddTimeout(options.TotalTimeout);
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryDelay,
+                MaxDelay = options.MaxRetryDelay,
+                ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome.Exception, options.MaxRetryDelay)),
+                DelayGenerator = args => new ValueTask<TimeSpan?>((args.Outcome.Exception as TokenRequestException)?.RetryAfter),
+                OnRetry = args =>
+                {
+                    Log.RetryingTokenRequest(logger, context.ClientName, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds,
+                        args.Outcome.Exception is TokenRequestException failure ? failure.Message : "the attempt timed out");
+                    return default;
+                },
+            });
+        }
+
+        builder.AddTimeout(options.AttemptTimeout);
+        return builder.Build();
+    }
+
+    // Transient failures only, and never longer than the server's own Retry-After allows within our cap.
+    private static bool ShouldRetry(Exception? failure, TimeSpan maxRetryDelay) => failure switch
+    {
+        TimeoutRejectedException => true,
+        TokenRequestException { IsTransient: true, RetryAfter: var retryAfter } => retryAfter is null || retryAfter <= maxRetryDelay,
+        _ => false,
+    };
+
+    private sealed record Cooldown(TokenRequestException Failure, DateTimeOffset Until);
 }

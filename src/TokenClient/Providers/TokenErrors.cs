@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Polly.Timeout;
 
 namespace TokenClient.Providers;
 
@@ -43,9 +44,18 @@ internal static class TokenErrors
         new(context.ClientName, $"Token client '{context.ClientName}' could not reach {context.Endpoint.Host}: {inner.GetType().Name}.",
             isTransient: true, innerException: inner);
 
-    public static TokenRequestException TimedOut(TokenRequestContext context, Exception inner) =>
-        new(context.ClientName, $"Token client '{context.ClientName}' timed out waiting for {context.Endpoint.Host}.",
+    public static TokenRequestException TimedOut(TokenRequestContext context, Exception inner, TimeSpan? after) =>
+        new(context.ClientName,
+            after is { } timeout
+                ? $"Token client '{context.ClientName}' timed out waiting for {context.Endpoint.Host}: no answer within {timeout.TotalSeconds:0.###} s."
+                : $"Token client '{context.ClientName}' timed out waiting for {context.Endpoint.Host}.",
             isTransient: true, innerException: inner);
+
+    // The total time ran out while retrying: report the last failure seen, as transient.
+    public static TokenRequestException GaveUp(TokenRequestContext context, TokenRequestException last, TimeoutRejectedException inner) =>
+        new(context.ClientName,
+            $"Token client '{context.ClientName}' gave up on {context.Endpoint.Host} after {inner.Timeout.TotalSeconds:0.###} s of retries; the last attempt said: {last.Message}",
+            last.StatusCode, last.Error, last.ErrorDescription, isTransient: true, innerException: last);
 
     public static TokenRequestException TooLarge(TokenRequestContext context, HttpStatusCode status, long limit) =>
         new(context.ClientName, Message(context, status, $"the response body is larger than the limit of {limit} bytes"), status);

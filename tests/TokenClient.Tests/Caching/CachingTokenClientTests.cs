@@ -137,7 +137,7 @@ public class CachingTokenClientTests
     [Fact]
     public async Task GetTokenAsync_FailedAcquisition_IsNotCachedAndTheNextCallerTriesAgain()
     {
-        using var services = new TestServices();
+        using var services = new TestServices(o => o.FailureCooldown = TimeSpan.Zero);
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 1
             ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
             : FakeTokenEndpoint.Token("good", Lifetime));

@@ -18,6 +18,7 @@ internal sealed class TestServices : IDisposable
                 o.TokenEndpoint = Endpoint;
                 o.ClientId = "client-id";
                 o.ClientSecret = "client-secret";
+                o.MaxRetries = 0; // retries wait on fake time: the tests of resilience turn them on and drive the clock
                 configure?.Invoke(o);
             })
             .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => TokenEndpoint.Handler));
