@@ -110,12 +110,13 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         Task<AccessToken> renewal;
         lock (_gate)
         {
-            if (_acquisition is not null)
+            // Already renewing, or the entry was renewed or dropped since this caller read it.
+            if (_acquisition is not null || !ReferenceEquals(_entry, entry))
             {
-                return; // already renewing
+                return;
             }
 
-            renewal = Acquire();
+            renewal = _acquisition = StartAcquisition();
         }
 
         Log.RenewalStarted(_logger, _clientName, entry.Token.ExpiresAt);
@@ -129,10 +130,24 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     {
         lock (_gate)
         {
-            // Task.Run keeps the caller's thread (and this lock) out of the HTTP pipeline.
-            return _acquisition ??= Task.Run(AcquireAsync);
+            if (_acquisition is { } running)
+            {
+                return running;
+            }
+
+            // The caller read the entry before taking the lock: an acquisition may have published a
+            // fresh token since. Checking again here is what keeps it to one request per token.
+            if (_entry is { } fresh && _time.GetUtcNow() < fresh.Token.ExpiresAt)
+            {
+                return Task.FromResult(fresh.Token);
+            }
+
+            return _acquisition = StartAcquisition();
         }
     }
+
+    // Task.Run keeps the caller's thread (and the lock) out of the HTTP pipeline.
+    private Task<AccessToken> StartAcquisition() => Task.Run(AcquireAsync);
 
     private async Task<AccessToken> AcquireAsync()
     {
@@ -196,6 +211,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         private readonly TimeProvider _time;
         private readonly ITimer _timer;
         private volatile bool _isDue;
+        private volatile bool _disposed;
 
         public CacheEntry(AccessToken token, DateTimeOffset renewAt, TimeProvider time)
         {
@@ -230,28 +246,39 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
         public bool IsDue => _isDue;
 
-        public void Dispose() => _timer.Dispose();
+        public void Dispose()
+        {
+            _disposed = true;
+            _timer.Dispose();
+        }
 
         private void OnTimer()
         {
-            if (!Arm())
+            // A callback may still run after the entry was replaced; a disposed timer must not be changed.
+            if (!_disposed)
             {
-                _isDue = true;
+                Arm();
             }
         }
 
-        // Sets the timer for the next step towards RenewAt; false once RenewAt has come.
-        private bool Arm()
+        // Sets the timer for the next step towards RenewAt, or marks the entry due once RenewAt has come.
+        private void Arm()
         {
             var wait = RenewAt - _time.GetUtcNow();
             if (wait <= TimeSpan.Zero)
             {
                 _isDue = true;
-                return false;
+                return;
             }
 
-            _timer.Change(wait < s_maxTimerStep ? wait : s_maxTimerStep, Timeout.InfiniteTimeSpan);
-            return true;
+            try
+            {
+                _timer.Change(wait < s_maxTimerStep ? wait : s_maxTimerStep, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed between the check and the change: nobody reads this entry any more.
+            }
         }
     }
 }
