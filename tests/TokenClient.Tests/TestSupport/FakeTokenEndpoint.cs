@@ -1,39 +1,56 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
-using RichardSzalay.MockHttp;
 
 namespace TokenClient.Tests.TestSupport;
 
-/// <summary>A token endpoint in memory: counts and records every request and answers as the test says.</summary>
+/// <summary>A token endpoint in memory: counts and records every request and answers, or fails, as the test says.</summary>
 internal sealed class FakeTokenEndpoint
 {
     private int _count;
 
-    public FakeTokenEndpoint()
-    {
-        Handler.Fallback.Respond(async request =>
-        {
-            var number = Interlocked.Increment(ref _count);
-            Requests.Enqueue(await RecordedRequest.CaptureAsync(request));
-            return await Respond(number);
-        });
-    }
+    public FakeTokenEndpoint(TimeProvider? time = null) => Handler = new Responder(this, time ?? TimeProvider.System);
 
-    public MockHttpMessageHandler Handler { get; } = new();
+    /// <summary>
+    /// The primary handler to give the token endpoint's HttpClient. A handler of our own rather than
+    /// MockHttp's: a fault must be able to throw (a refused connection, a reset) and to see the
+    /// request's cancellation (a server that never answers), and MockHttp's responders do neither.
+    /// </summary>
+    public HttpMessageHandler Handler { get; }
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
     public int RequestCount => Volatile.Read(ref _count);
 
+    /// <summary>When each request arrived, on the endpoint's clock.</summary>
+    public ConcurrentQueue<DateTimeOffset> RequestTimes { get; } = new();
+
     /// <summary>Answers request number n (from 1); by default a Bearer token "token-n" valid for an hour.</summary>
-    public Func<int, Task<HttpResponseMessage>> Respond { get; set; } = n => Task.FromResult(Token($"token-{n}", 3600));
+    public Func<int, Task<HttpResponseMessage>> Respond
+    {
+        get => n => RespondWith(n, CancellationToken.None);
+        set => RespondWith = (n, _) => value(n);
+    }
+
+    /// <summary>As <see cref="Respond"/>, for answers that must see the request being cancelled (a server that never answers).</summary>
+    public Func<int, CancellationToken, Task<HttpResponseMessage>> RespondWith { get; set; } = (n, _) => Task.FromResult(Token($"token-{n}", 3600));
 
     public static HttpResponseMessage Token(string value, double expiresIn) =>
         Json(HttpStatusCode.OK, $$"""{"access_token":"{{value}}","token_type":"bearer","expires_in":{{expiresIn.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""");
 
     public static HttpResponseMessage Json(HttpStatusCode status, string json) =>
         new(status) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+
+    private sealed class Responder(FakeTokenEndpoint owner, TimeProvider time) : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var number = Interlocked.Increment(ref owner._count);
+            owner.RequestTimes.Enqueue(time.GetUtcNow());
+            owner.Requests.Enqueue(await RecordedRequest.CaptureAsync(request));
+            return await owner.RespondWith(number, cancellationToken);
+        }
+    }
 }
 
 /// <summary>What a request carried, read before the client disposes it.</summary>

@@ -11,6 +11,8 @@ internal sealed class TestServices : IDisposable
 
     public TestServices(Action<TokenClientOptions>? configure = null, Action<IServiceCollection>? more = null)
     {
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        TokenEndpoint = new FakeTokenEndpoint(Time);
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(Time);
         services.AddTokenClient(ClientName, o =>
@@ -26,9 +28,9 @@ internal sealed class TestServices : IDisposable
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; }
 
-    public FakeTokenEndpoint TokenEndpoint { get; } = new();
+    public FakeTokenEndpoint TokenEndpoint { get; }
 
     public ServiceProvider Provider { get; }
 
