@@ -7,6 +7,7 @@ namespace TokenClient;
 [DebuggerDisplay("{ToString(),nq}")]
 public sealed class AccessToken
 {
+    [DebuggerBrowsable(DebuggerBrowsableState.Never)]
     private AuthenticationHeaderValue? _authorization;
 
     /// <summary>Creates a token.</summary>
@@ -25,6 +26,7 @@ public sealed class AccessToken
     }
 
     /// <summary>The token to send. A secret: never log it.</summary>
+    [DebuggerBrowsable(DebuggerBrowsableState.Never)]
     public string Value { get; }
 
     /// <summary>The token type, normalized: "Bearer" whatever the case on the wire.</summary>

@@ -1,9 +1,12 @@
+using System.Diagnostics;
+
 namespace TokenClient;
 
 /// <summary>
 /// The configuration of one named token client. Bound from code or from a configuration section
 /// whose keys are these property names (case-insensitive).
 /// </summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class TokenClientOptions
 {
     /// <summary>The default <see cref="RefreshRatio"/>.</summary>
@@ -18,7 +21,8 @@ public sealed class TokenClientOptions
     /// <summary>The client identifier.</summary>
     public string? ClientId { get; set; }
 
-    /// <summary>The client secret. A secret: it never appears in a log or an exception message.</summary>
+    /// <summary>The client secret. A secret: it never appears in a log, an exception message or a debugger display.</summary>
+    [DebuggerBrowsable(DebuggerBrowsableState.Never)]
     public string? ClientSecret { get; set; }
 
     /// <summary>The scope to request, space-separated, where the provider takes one.</summary>
@@ -48,7 +52,8 @@ public sealed class TokenClientOptions
     /// <summary>Wokelo: the account's user name (its e-mail address), for the password grant.</summary>
     public string? Username { get; set; }
 
-    /// <summary>Wokelo: the account's password. A secret: it never appears in a log or an exception message.</summary>
+    /// <summary>Wokelo: the account's password. A secret: it never appears in a log, an exception message or a debugger display.</summary>
+    [DebuggerBrowsable(DebuggerBrowsableState.Never)]
     public string? Password { get; set; }
 
     /// <summary>
@@ -92,4 +97,8 @@ public sealed class TokenClientOptions
 
     /// <summary>Extra name/value pairs added to every token request.</summary>
     public IDictionary<string, string> Parameters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Describes the client without its secrets.</summary>
+    public override string ToString() =>
+        $"{Provider} client '{ClientId}' at {TokenEndpoint?.ToString() ?? "the provider's endpoint"}";
 }

@@ -55,6 +55,33 @@ public class SecretsTests
         logs.Lines.Select(l => l.Id.Id).Should().Contain([1, 2, 3, 4, 5]);
     }
 
+    [Fact]
+    public void ToStringAndDebuggerDisplay_OfEveryTypeHoldingASecret_ShowNone()
+    {
+        var options = new TokenClientOptions { ClientId = "id", ClientSecret = Secret, Password = "pw-secret", Username = "u" };
+        var token = new AccessToken(IssuedToken, "Bearer", DateTimeOffset.UnixEpoch);
+        var response = new TokenClient.Providers.TokenResponse(IssuedToken, TimeSpan.FromMinutes(1), null, "refresh-secret");
+        var issued = new TokenClient.Providers.IssuedToken(token, DateTimeOffset.UnixEpoch, "refresh-secret");
+
+        var shown = string.Join("\n", options.ToString(), token.ToString(), response.ToString(), issued.ToString());
+
+        shown.Should().NotContain(Secret).And.NotContain("pw-secret").And.NotContain(IssuedToken).And.NotContain("refresh-secret");
+        foreach (var (type, members) in new[]
+        {
+            (typeof(TokenClientOptions), new[] { nameof(TokenClientOptions.ClientSecret), nameof(TokenClientOptions.Password) }),
+            (typeof(AccessToken), new[] { nameof(AccessToken.Value) }),
+        })
+        {
+            type.GetCustomAttributes(typeof(System.Diagnostics.DebuggerDisplayAttribute), false).Should().ContainSingle();
+            foreach (var member in members)
+            {
+                var browsable = (System.Diagnostics.DebuggerBrowsableAttribute?)Attribute.GetCustomAttribute(type.GetProperty(member)!, typeof(System.Diagnostics.DebuggerBrowsableAttribute));
+                browsable?.State.Should().Be(System.Diagnostics.DebuggerBrowsableState.Never, $"{type.Name}.{member} is a secret");
+                browsable.Should().NotBeNull();
+            }
+        }
+    }
+
     private static async Task WaitForLogAsync(CapturingLoggerProvider logs, string text)
     {
         for (var i = 0; i < 10_000 && !logs.Lines.Any(l => l.Text.Contains(text, StringComparison.Ordinal)); i++)

@@ -118,6 +118,63 @@ public class RegistrationTests
             "Token client 'api': Domain 'https://login.example.test/' must be a host name such as login.example.com, without a scheme or a path.");
     }
 
+    [Theory]
+    [InlineData("MaxRetries", "-1", "MaxRetries must be from 0 to 100, not -1.")]
+    [InlineData("RetryDelay", "-00:00:01", "RetryDelay must be from 00:00:00 to 1.00:00:00, not -00:00:01.")]
+    [InlineData("MaxRetryDelay", "00:00:00", "MaxRetryDelay must be positive and at most 1.00:00:00, not 00:00:00.")]
+    [InlineData("AttemptTimeout", "00:00:00.001", "AttemptTimeout must be from 00:00:00.010 to 1.00:00:00, not 00:00:00.0010000.")]
+    [InlineData("TotalTimeout", "00:00:05", "TotalTimeout (00:00:05) must not be shorter than AttemptTimeout (00:00:10).")]
+    [InlineData("FailureCooldown", "-00:00:01", "FailureCooldown must not be negative, not -00:00:01.")]
+    [InlineData("MaxResponseSize", "0", "MaxResponseSize must be a positive number of bytes, not 0.")]
+    public void StartupValidation_BadResilienceSetting_FailsNamingTheKey(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenEndpoint"] = "https://auth.test/token",
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "secret",
+            [key] = value,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", configuration);
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal($"Token client 'api': {expected}");
+    }
+
+    [Fact]
+    public void AddTokenClient_ResilienceKeysFromConfiguration_AreBound()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenEndpoint"] = "https://auth.test/token",
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "secret",
+            ["MaxRetries"] = "5",
+            ["RetryDelay"] = "00:00:00.250",
+            ["MaxRetryDelay"] = "00:01:00",
+            ["AttemptTimeout"] = "00:00:03",
+            ["TotalTimeout"] = "00:00:20",
+            ["FailureCooldown"] = "00:00:30",
+            ["MaxResponseSize"] = "65536",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", configuration);
+        using var container = services.BuildServiceProvider();
+
+        var options = container.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get("api");
+
+        options.MaxRetries.Should().Be(5);
+        options.RetryDelay.Should().Be(TimeSpan.FromMilliseconds(250));
+        options.MaxRetryDelay.Should().Be(TimeSpan.FromMinutes(1));
+        options.AttemptTimeout.Should().Be(TimeSpan.FromSeconds(3));
+        options.TotalTimeout.Should().Be(TimeSpan.FromSeconds(20));
+        options.FailureCooldown.Should().Be(TimeSpan.FromSeconds(30));
+        options.MaxResponseSize.Should().Be(65536);
+    }
+
     [Fact]
     public void StartupValidation_UnknownProvider_ListsTheKnownOnes()
     {

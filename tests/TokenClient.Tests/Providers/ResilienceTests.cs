@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Headers;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Providers;
+
+/// <summary>Retries, Retry-After and the cooldown of the token endpoint call, on fake time.</summary>
+public class ResilienceTests
+{
+    [Fact]
+    public async Task GetTokenAsync_429WithRetryAfterSeconds_WaitsAtLeastThatLongBeforeRetrying()
+    {
+        using var services = Retrying();
+        services.TokenEndpoint.Respond = n => Task.FromResult(n == 1 ? TooManyRequests(new RetryConditionHeaderValue(TimeSpan.FromSeconds(5))) : FakeTokenEndpoint.Token("t", 3600));
+
+        var token = await DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+
+        token.Value.Should().Be("t");
+        var times = services.TokenEndpoint.RequestTimes.ToArray();
+        times.Should().HaveCount(2);
+        (times[1] - times[0]).Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(5), "the server's Retry-After, not the 10 ms backoff");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_503WithRetryAfterDate_WaitsUntilThatDate()
+    {
+        using var services = Retrying();
+        var retryAt = services.Time.GetUtcNow().AddSeconds(8);
+        services.TokenEndpoint.Respond = n =>
+        {
+            if (n > 1)
+            {
+                return Task.FromResult(FakeTokenEndpoint.Token("t", 3600));
+            }
+
+            var response = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
+            response.Headers.RetryAfter = new RetryConditionHeaderValue(retryAt);
+            return Task.FromResult(response);
+        };
+
+        await DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+
+        services.TokenEndpoint.RequestTimes.Should().HaveCount(2).And.Subject.Last().Should().BeOnOrAfter(retryAt);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_RetryAfterLongerThanMaxRetryDelay_FailsAtOnceWithoutRetrying()
+    {
+        using var services = Retrying(o => o.MaxRetryDelay = TimeSpan.FromSeconds(20));
+        services.TokenEndpoint.Respond = _ => Task.FromResult(TooManyRequests(new RetryConditionHeaderValue(TimeSpan.FromSeconds(21))));
+
+        var act = () => DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+
+        var thrown = (await act.Should().ThrowAsync<TokenRequestException>()).Which;
+        thrown.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        thrown.IsTransient.Should().BeTrue();
+        services.TokenEndpoint.RequestCount.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.BadRequest, "invalid_grant")]
+    [InlineData(HttpStatusCode.Unauthorized, "invalid_client")]
+    [InlineData(HttpStatusCode.Forbidden, "unauthorized_client")]
+    public async Task GetTokenAsync_PermanentError_IsNotRetried(HttpStatusCode status, string error)
+    {
+        using var services = Retrying();
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(status, $$"""{"error":"{{error}}"}"""));
+
+        var act = () => DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+
+        (await act.Should().ThrowAsync<TokenRequestException>()).Which.Error.Should().Be(error);
+        services.TokenEndpoint.RequestCount.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_WithinCooldownAfterPermanentFailure_RethrowsTheSameExceptionWithoutCallingTheEndpoint()
+    {
+        using var services = new TestServices(o => o.FailureCooldown = TimeSpan.FromSeconds(5));
+        services.TokenEndpoint.Respond = n => Task.FromResult(n == 1
+            ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
+            : FakeTokenEndpoint.Token("after-cooldown", 3600));
+        var client = services.Client;
+
+        var first = await Capture(client);
+        services.Time.Advance(TimeSpan.FromSeconds(4));
+        var callers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Capture(client)));
+
+        callers.Should().OnlyContain(e => ReferenceEquals(e, first));
+        services.TokenEndpoint.RequestCount.Should().Be(1, "a misconfigured client must not hammer the provider");
+
+        services.Time.Advance(TimeSpan.FromSeconds(1));
+        (await client.GetTokenAsync()).Value.Should().Be("after-cooldown");
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_AfterTransientFailure_NoCooldown()
+    {
+        using var services = new TestServices();
+        services.TokenEndpoint.Respond = n => Task.FromResult(n == 1 ? new HttpResponseMessage(HttpStatusCode.BadGateway) : FakeTokenEndpoint.Token("next", 3600));
+        var client = services.Client;
+
+        await Capture(client);
+
+        (await client.GetTokenAsync()).Value.Should().Be("next");
+    }
+
+    private static TestServices Retrying(Action<TokenClientOptions>? configure = null) => new(o =>
+    {
+        o.MaxRetries = 3;
+        o.RetryDelay = TimeSpan.FromMilliseconds(10);
+        configure?.Invoke(o);
+    });
+
+    private static HttpResponseMessage TooManyRequests(RetryConditionHeaderValue retryAfter)
+    {
+        var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.RetryAfter = retryAfter;
+        return response;
+    }
+
+    private static async Task<TokenRequestException> Capture(ITokenClient client)
+    {
+        try
+        {
+            await client.GetTokenAsync();
+        }
+        catch (TokenRequestException ex)
+        {
+            return ex;
+        }
+
+        throw new InvalidOperationException("expected a TokenRequestException");
+    }
+
+    // Advances fake time in steps of 100 ms until the work ends; bounded so that a stuck test fails.
+    private static async Task<T> DriveAsync<T>(TestServices services, Task<T> work)
+    {
+        for (var step = 0; step < 1000 && !work.IsCompleted; step++)
+        {
+            await Task.WhenAny(work, Task.Delay(1));
+            if (!work.IsCompleted)
+            {
+                services.Time.Advance(TimeSpan.FromMilliseconds(100));
+            }
+        }
+
+        return await work;
+    }
+}
