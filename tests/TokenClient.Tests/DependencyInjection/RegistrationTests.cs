@@ -79,21 +79,8 @@ public class RegistrationTests
     [InlineData("Wokelo", "Tenant", "Tenant is not used when Provider is 'Wokelo'; remove it (extra token request fields go in Parameters).")]
     public void StartupValidation_KeyTheProviderDoesNotSend_FailsRatherThanDroppingIt(string provider, string key, string expected)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Provider"] = provider,
-            ["TokenEndpoint"] = "https://auth.test/token",
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "secret",
-            ["Username"] = provider == "Wokelo" ? "u" : null,
-            [provider == "Wokelo" && key == "Password" ? "unused" : "Password"] = provider == "Wokelo" ? "p" : null,
-            [key] = "value",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddTokenClient("api", configuration);
-        using var container = services.BuildServiceProvider();
-
-        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+        var wokelo = provider == "Wokelo";
+        var act = StartupWith(("Provider", provider), ("Username", wokelo ? "u" : null), ("Password", wokelo ? "p" : null), (key, "value"));
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal($"Token client 'api': {expected}");
     }
@@ -128,18 +115,7 @@ public class RegistrationTests
     [InlineData("MaxResponseSize", "0", "MaxResponseSize must be a positive number of bytes, not 0.")]
     public void StartupValidation_BadResilienceSetting_FailsNamingTheKey(string key, string value, string expected)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["TokenEndpoint"] = "https://auth.test/token",
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "secret",
-            [key] = value,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddTokenClient("api", configuration);
-        using var container = services.BuildServiceProvider();
-
-        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+        var act = StartupWith((key, value));
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal($"Token client 'api': {expected}");
     }
@@ -302,19 +278,32 @@ public class RegistrationTests
     [InlineData("ClientSecert", "s3cr3t", "Token client configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
     public void AddTokenClient_BadConfigurationValue_FailsNamingThePathAndNotTheValue(string key, string value, string expected)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var act = StartupWith((key, value));
+
+        act.Should().Throw<InvalidOperationException>().WithMessage(expected).And.Message.Should().NotContain(value);
+    }
+
+    // Start-up of one client "api" bound from configuration: a valid generic client, changed by the settings given.
+    private static Action StartupWith(params (string Key, string? Value)[] settings)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["TokenClients:api:TokenEndpoint"] = "https://auth.test/token",
             ["TokenClients:api:ClientId"] = "id",
             ["TokenClients:api:ClientSecret"] = "secret",
-            [$"TokenClients:api:{key}"] = value,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddTokenClient("api", configuration.GetSection("TokenClients:api"));
-        using var provider = services.BuildServiceProvider();
+        };
+        foreach (var (key, value) in settings)
+        {
+            values[$"TokenClients:api:{key}"] = value;
+        }
 
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
-
-        act.Should().Throw<InvalidOperationException>().WithMessage(expected).And.Message.Should().NotContain(value);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        return () =>
+        {
+            var services = new ServiceCollection();
+            services.AddTokenClient("api", configuration.GetSection("TokenClients:api"));
+            using var container = services.BuildServiceProvider();
+            container.GetRequiredService<IStartupValidator>().Validate();
+        };
     }
 }
