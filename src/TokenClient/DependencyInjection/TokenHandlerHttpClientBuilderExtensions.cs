@@ -12,7 +12,9 @@ public static class TokenHandlerHttpClientBuilderExtensions
 {
     /// <summary>
     /// Attaches the token of client <paramref name="name"/> (and its configured <c>Headers</c>) to every
-    /// request of this <see cref="HttpClient"/>. When the API answers 401, the handler gets a new token
+    /// request of this <see cref="HttpClient"/>, or the token of the tenant a request names with
+    /// <see cref="HttpRequestMessageTokenExtensions.WithTokenTenant"/>. When the API rejects the token
+    /// (401, and 403 for providers that document it, such as Lone Wolf), the handler gets a new token
     /// and resends the request once, if its content can be sent again.
     /// </summary>
     public static IHttpClientBuilder AddTokenHandler(this IHttpClientBuilder builder, string name)
