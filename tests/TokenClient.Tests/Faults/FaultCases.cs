@@ -26,6 +26,7 @@ public static class FaultCases
 {
     public const string Secret = "fault-matrix-client-secret";
     public const string LeakyToken = "leaky-access-token-0123456789";
+    public const string Password = "fault-matrix-user-password";
     public const int Retries = 3;
 
     private const int AllAttempts = Retries + 1;
@@ -90,6 +91,10 @@ public static class FaultCases
             Always("APIMW error envelope with 200", () => ApimwError(HttpStatusCode.OK), Fail(HttpStatusCode.OK, error: "INVALID_CREDENTIALS"), "Apimw"),
             Always("APIMW error envelope with 401", () => ApimwError(HttpStatusCode.Unauthorized), Fail(HttpStatusCode.Unauthorized, error: "INVALID_CREDENTIALS"), "Apimw"),
 
+            // Wokelo's password grant: the password is a secret like the client secret.
+            Always("Wokelo password refused", () => OAuthError(HttpStatusCode.BadRequest, "invalid_grant"), Fail(HttpStatusCode.BadRequest, error: "invalid_grant"), "Wokelo", WokeloAccount),
+            Always("Wokelo server error", () => Html(HttpStatusCode.ServiceUnavailable), Transient(HttpStatusCode.ServiceUnavailable), "Wokelo", WokeloAccount),
+
             // Statuses with no usable body.
             Always("400", () => Status(HttpStatusCode.BadRequest), Fail(HttpStatusCode.BadRequest)),
             Always("401", () => Status(HttpStatusCode.Unauthorized), Fail(HttpStatusCode.Unauthorized)),
@@ -145,6 +150,12 @@ public static class FaultCases
             new("three 502s then a token", (n, _) => Task.FromResult(n <= 3 ? Status(HttpStatusCode.BadGateway) : Good()), new FaultExpectation(true, Requests: 4)),
         };
         return cases;
+    }
+
+    private static void WokeloAccount(TokenClientOptions options)
+    {
+        options.Username = "sam@faults.test";
+        options.Password = Password;
     }
 
     private static FaultCase Always(string name, Func<HttpResponseMessage> response, FaultExpectation expect, string provider = "Generic", Action<TokenClientOptions>? configure = null) =>

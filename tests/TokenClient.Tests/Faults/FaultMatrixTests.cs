@@ -135,6 +135,7 @@ public class FaultMatrixTests
         [
             FaultCases.Secret,
             FaultCases.LeakyToken,
+            FaultCases.Password,
             Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"client-id:{FaultCases.Secret}")),
         ];
 
