@@ -2,17 +2,15 @@ using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
+using TokenClient.Tests.TestSupport;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
@@ -45,8 +43,7 @@ internal sealed class OpenIddictServer : IAsyncDisposable
 
     public static async Task<OpenIddictServer> StartAsync(TimeSpan accessTokenLifetime)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        var builder = Loopback.CreateBuilder();
         OpenIddictServer? server = null;
         builder.Services.AddOpenIddict().AddServer(options =>
         {
@@ -91,15 +88,13 @@ internal sealed class OpenIddictServer : IAsyncDisposable
         });
 
         var app = builder.Build();
-        app.Urls.Add("http://127.0.0.1:0");
         app.Use(ReencodeMultipartFormAsync);
         app.UseAuthentication();
         server = new OpenIddictServer(app);
-        await app.StartAsync();
+        var address = await Loopback.StartAsync(app);
 
         // OpenIddict builds its options on first use: build them now so that a mistake surfaces here.
         _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue;
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         server.TokenEndpoint = new Uri(address, "/connect/token");
         return server;
     }

@@ -1,11 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests.Faults;
 
@@ -32,10 +30,7 @@ public class NetworkFaultTests
     [Fact]
     public async Task GetTokenAsync_ConnectionResetMidBody_ThrowsTransientUnreachable()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        await using var app = builder.Build();
-        app.Urls.Add("http://127.0.0.1:0");
+        await using var app = Loopback.CreateBuilder().Build();
         app.MapPost("/token", async (HttpContext context) =>
         {
             context.Response.ContentType = "application/json";
@@ -44,10 +39,9 @@ public class NetworkFaultTests
             await context.Response.Body.FlushAsync();
             context.Abort();
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var address = await Loopback.StartAsync(app);
 
-        var thrown = await FailureAgainst(new Uri(new Uri(address), "/token"));
+        var thrown = await FailureAgainst(new Uri(address, "/token"));
 
         thrown.StatusCode.Should().BeNull();
         thrown.IsTransient.Should().BeTrue();
