@@ -71,6 +71,7 @@ internal sealed class TokenHandler : DelegatingHandler
         client.Invalidate(token);
         var renewed = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method, host, _clientName);
+        Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", _clientName));
         response.Dispose();
         request.Headers.Authorization = renewed.AuthorizationHeader;
         return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
@@ -63,6 +65,10 @@ internal sealed class TokenEndpointClient
         }
 
         Log.RequestingToken(_logger, _context.ClientName, _context.Endpoint.Host);
+        using var activity = Telemetry.Source.StartActivity("TokenClient.GetToken", ActivityKind.Client);
+        activity?.SetTag("tokenclient.client", _context.ClientName);
+        activity?.SetTag("server.address", _context.Endpoint.Host);
+        var started = _time.GetTimestamp();
         try
         {
             var issued = await RequestWithRefreshFallbackAsync(cancellationToken).ConfigureAwait(false);
@@ -72,11 +78,13 @@ internal sealed class TokenEndpointClient
             }
 
             _cooldown = null;
+            Record(activity, started, failure: null);
             Log.TokenAcquired(_logger, _context.ClientName, (issued.Token.ExpiresAt - issued.ReceivedAt).TotalSeconds);
             return issued;
         }
         catch (TokenRequestException ex)
         {
+            Record(activity, started, ex);
             Log.TokenRequestFailed(_logger, _context.ClientName, ex.Message);
             if (!ex.IsTransient && _context.Options.FailureCooldown > TimeSpan.Zero)
             {
@@ -85,6 +93,26 @@ internal sealed class TokenEndpointClient
 
             throw;
         }
+    }
+
+    // One measurement and one span outcome per acquisition; error.type is the OAuth error, the status, or "transport".
+    private void Record(Activity? activity, long started, TokenRequestException? failure)
+    {
+        var errorType = failure is null ? null : failure.Error ?? (failure.StatusCode is { } status ? ((int)status).ToString(CultureInfo.InvariantCulture) : "transport");
+        var tags = new TagList
+        {
+            { "tokenclient.client", _context.ClientName },
+            { "tokenclient.outcome", failure is null ? "success" : "failure" },
+        };
+        if (errorType is not null)
+        {
+            tags.Add("error.type", errorType);
+            activity?.SetTag("error.type", errorType);
+            activity?.SetStatus(ActivityStatusCode.Error, failure!.IsTransient ? "transient" : "permanent");
+        }
+
+        Telemetry.TokenRequests.Add(1, tags);
+        Telemetry.TokenRequestDuration.Record(_time.GetElapsedTime(started).TotalSeconds, tags);
     }
 
     private async Task<IssuedToken> RequestWithRefreshFallbackAsync(CancellationToken cancellationToken)

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using RichardSzalay.MockHttp;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Diagnostics;
+
+/// <summary>The "TokenClient" meter and activity source, observed with the platform's own listeners.</summary>
+public sealed class TelemetryTests : IDisposable
+{
+    // Other tests run in parallel and share the meter: each test here uses a client name of its own.
+    private readonly string _client = $"telemetry-{Guid.NewGuid():N}";
+    private readonly ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = new();
+    private readonly ConcurrentQueue<Activity> _activities = new();
+    private readonly MeterListener _meters = new();
+    private readonly ActivityListener _spans;
+
+    public TelemetryTests()
+    {
+        _meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "TokenClient")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Keep(instrument, value, tags));
+        _meters.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Keep(instrument, value, tags));
+        _meters.Start();
+        _spans = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "TokenClient",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (Equals(activity.GetTagItem("tokenclient.client"), _client))
+                {
+                    _activities.Enqueue(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(_spans);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_SuccessThenFailure_CountsEachAcquisitionWithItsOutcome()
+    {
+        var endpoint = new FakeTokenEndpoint();
+        endpoint.Respond = n => Task.FromResult(n == 1
+            ? FakeTokenEndpoint.Token("t", 3600)
+            : FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}"""));
+        await using var services = Register(endpoint);
+        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+
+        var token = await client.GetTokenAsync();
+        client.Invalidate(token);
+        await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        var requests = _measurements.Where(m => m.Instrument == "tokenclient.token.requests").ToList();
+        requests.Select(m => m.Tags["tokenclient.outcome"]).Should().Equal("success", "failure");
+        requests.Should().OnlyContain(m => m.Value == 1);
+        requests[0].Tags.Should().NotContainKey("error.type");
+        requests[1].Tags["error.type"].Should().Be("invalid_client");
+        _measurements.Where(m => m.Instrument == "tokenclient.token.request.duration").Should().HaveCount(2).And.OnlyContain(m => m.Value >= 0);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_EachAcquisition_IsOneClientSpanWithTheOutcome()
+    {
+        var endpoint = new FakeTokenEndpoint();
+        endpoint.Respond = n => Task.FromResult(n == 1 ? FakeTokenEndpoint.Token("t", 3600) : new HttpResponseMessage(HttpStatusCode.BadGateway));
+        await using var services = Register(endpoint);
+        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+
+        var token = await client.GetTokenAsync();
+        client.Invalidate(token);
+        await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        var spans = _activities.ToList();
+        spans.Should().HaveCount(2).And.OnlyContain(a => a.OperationName == "TokenClient.GetToken" && a.Kind == ActivityKind.Client);
+        spans.Should().OnlyContain(a => Equals(a.GetTagItem("server.address"), "auth.test"));
+        spans[0].Status.Should().Be(ActivityStatusCode.Unset);
+        spans[1].Status.Should().Be(ActivityStatusCode.Error);
+        spans[1].StatusDescription.Should().Be("transient");
+        spans[1].GetTagItem("error.type").Should().Be("502");
+    }
+
+    [Fact]
+    public async Task Handler_ResendAfterRejection_IsCounted()
+    {
+        var endpoint = new FakeTokenEndpoint();
+        var api = new MockHttpMessageHandler();
+        var answers = new Queue<HttpStatusCode>([HttpStatusCode.Unauthorized, HttpStatusCode.OK]);
+        api.Fallback.Respond(_ => new HttpResponseMessage(answers.Dequeue()));
+        await using var services = Register(endpoint, s => s.AddHttpClient("api").AddTokenHandler(_client).ConfigurePrimaryHttpMessageHandler(() => api));
+
+        using var response = await services.GetRequiredService<IHttpClientFactory>().CreateClient("api").GetAsync("https://api.test/");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        _measurements.Where(m => m.Instrument == "tokenclient.handler.resends").Should().ContainSingle().Which.Value.Should().Be(1);
+    }
+
+    public void Dispose()
+    {
+        _meters.Dispose();
+        _spans.Dispose();
+    }
+
+    private void Keep<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        where T : struct
+    {
+        var copy = new Dictionary<string, object?>();
+        foreach (var tag in tags)
+        {
+            copy[tag.Key] = tag.Value;
+        }
+
+        if (Equals(copy.GetValueOrDefault("tokenclient.client"), _client))
+        {
+            _measurements.Enqueue((instrument.Name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture), copy));
+        }
+    }
+
+    private ServiceProvider Register(FakeTokenEndpoint endpoint, Action<IServiceCollection>? more = null)
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient(_client, o =>
+            {
+                o.TokenEndpoint = TestServices.Endpoint;
+                o.ClientId = "id";
+                o.ClientSecret = "secret";
+                o.MaxRetries = 0;
+                o.FailureCooldown = TimeSpan.Zero;
+            })
+            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint.Handler));
+        more?.Invoke(services);
+        return services.BuildServiceProvider();
+    }
+}
