@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
@@ -163,38 +164,44 @@ internal sealed class TokenEndpointClient
 
     private async Task<IssuedToken> SendAsync(string? refreshToken, CancellationToken cancellationToken)
     {
-        using var request = _shaper.CreateRequest(_context, refreshToken);
-        var http = _httpClientFactory.CreateClient(_httpClientName);
-        HttpResponseMessage response;
+        var answer = await FetchAsync(refreshToken, cancellationToken).ConfigureAwait(false);
         try
         {
-            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var parsed = _shaper.ReadResponse(_context, answer.Status, answer.Body);
+            var token = new AccessToken(parsed.AccessToken, "Bearer", ExpiresAt(parsed, answer.ReceivedAt), parsed.Scope);
+            return new IssuedToken(token, answer.ReceivedAt, parsed.RefreshToken);
         }
-        catch (HttpRequestException ex)
+        catch (TokenRequestException ex) when (answer.RetryAfter is { } retryAfter)
+        {
+            ex.RetryAfter = Delay(retryAfter, answer.ReceivedAt);
+            throw;
+        }
+    }
+
+    // The transport part of one attempt: send, then read the body within its limit. Every transport
+    // failure, whether before the headers or in the middle of the body, is translated here.
+    private async Task<Answer> FetchAsync(string? refreshToken, CancellationToken cancellationToken)
+    {
+        using var request = _shaper.CreateRequest(_context, refreshToken);
+        var http = _httpClientFactory.CreateClient(_httpClientName);
+        var headersReceived = false;
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            headersReceived = true;
+
+            // The lifetime counts from the response's arrival, not from the server's clock.
+            var receivedAt = _time.GetUtcNow();
+            var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+            return new Answer(response.StatusCode, response.Headers.RetryAfter, body, receivedAt);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             throw TokenErrors.Unreachable(_context, ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw TokenErrors.TimedOut(_context, ex, http.Timeout);
-        }
-
-        using (response)
-        {
-            // The lifetime counts from the response's arrival, not from the server's clock.
-            var receivedAt = _time.GetUtcNow();
-            try
-            {
-                var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
-                var parsed = _shaper.ReadResponse(_context, response.StatusCode, body);
-                var token = new AccessToken(parsed.AccessToken, "Bearer", ExpiresAt(parsed, receivedAt), parsed.Scope);
-                return new IssuedToken(token, receivedAt, parsed.RefreshToken);
-            }
-            catch (TokenRequestException ex) when (response.Headers.RetryAfter is { } retryAfter)
-            {
-                ex.RetryAfter = Delay(retryAfter, receivedAt);
-                throw;
-            }
+            throw TokenErrors.TimedOut(_context, ex, headersReceived ? null : http.Timeout);
         }
     }
 
@@ -219,34 +226,23 @@ internal sealed class TokenEndpointClient
             throw TokenErrors.TooLarge(_context, response.StatusCode, limit);
         }
 
-        try
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
         {
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                using var buffer = new MemoryStream();
-                var chunk = new byte[16 * 1024];
-                int read;
-                while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+                if (buffer.Length + read > limit)
                 {
-                    if (buffer.Length + read > limit)
-                    {
-                        throw TokenErrors.TooLarge(_context, response.StatusCode, limit);
-                    }
-
-                    buffer.Write(chunk, 0, read);
+                    throw TokenErrors.TooLarge(_context, response.StatusCode, limit);
                 }
 
-                return buffer.ToArray();
+                buffer.Write(chunk, 0, read);
             }
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            throw TokenErrors.Unreachable(_context, ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw TokenErrors.TimedOut(_context, ex, null);
+
+            return buffer.ToArray();
         }
     }
 
@@ -295,4 +291,6 @@ internal sealed class TokenEndpointClient
     };
 
     private sealed record Cooldown(TokenRequestException Failure, DateTimeOffset Until);
+
+    private readonly record struct Answer(HttpStatusCode Status, RetryConditionHeaderValue? RetryAfter, byte[] Body, DateTimeOffset ReceivedAt);
 }
