@@ -45,9 +45,9 @@ internal sealed class ApimwShaper : TokenRequestShaper
 
         return envelope switch
         {
-            null => throw TokenErrors.InvalidResponse(context, status, "the response body is not an APIMW envelope"),
-            { Success: not true } => throw TokenErrors.InvalidResponse(context, status, "the envelope says success is not true and gives no error code"),
-            { Data: null } => throw TokenErrors.InvalidResponse(context, status, "the envelope has no data"),
+            null => throw TokenErrors.UnreadableResponse(context, status, "the response body is not an APIMW envelope"),
+            { Success: not true } => throw TokenErrors.UnreadableResponse(context, status, "the envelope says success is not true and gives no error code"),
+            { Data: null } => throw TokenErrors.UnreadableResponse(context, status, "the envelope has no data"),
             _ => OAuthResponseReader.ToTokenResponse(context, status, envelope.Data),
         };
     }

@@ -12,6 +12,9 @@ internal static class OAuthResponseReader
     // date arithmetic far from overflow, and a year-old token is renewed anyway.
     internal static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(365);
 
+    // A token that claims to live less than this is refused: caching it would turn every call into a token request.
+    internal static readonly TimeSpan MinLifetime = TimeSpan.FromSeconds(2);
+
     public static TokenResponse Read(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
     {
         var parsed = TryDeserialize(body, out var problem);
@@ -24,7 +27,7 @@ internal static class OAuthResponseReader
 
         if (parsed is null)
         {
-            throw TokenErrors.InvalidResponse(context, status, problem!);
+            throw TokenErrors.UnreadableResponse(context, status, problem!);
         }
 
         return ToTokenResponse(context, status, parsed);
@@ -42,7 +45,13 @@ internal static class OAuthResponseReader
 
         if (string.IsNullOrEmpty(parsed.AccessToken))
         {
-            throw TokenErrors.InvalidResponse(context, status, "the response has no access_token");
+            throw TokenErrors.UnreadableResponse(context, status, "the response has no access_token");
+        }
+
+        if (BearerTokenSyntax.FirstInvalid(parsed.AccessToken) is { } position)
+        {
+            throw TokenErrors.InvalidResponse(context, status,
+                $"access_token has a character that RFC 6750 does not allow in a bearer token (at position {position}); such a token cannot be sent in a header");
         }
 
         if (parsed.TokenType is { } type && !string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
@@ -64,6 +73,12 @@ internal static class OAuthResponseReader
         {
             throw TokenErrors.InvalidResponse(context, status,
                 $"expires_in must be a positive number of seconds, not {seconds.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (seconds < MinLifetime.TotalSeconds)
+        {
+            throw TokenErrors.InvalidResponse(context, status,
+                $"expires_in of {seconds.ToString(CultureInfo.InvariantCulture)} s is below the minimum lifetime of {MinLifetime.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
         }
 
         return seconds >= MaxLifetime.TotalSeconds ? MaxLifetime : TimeSpan.FromSeconds(seconds);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.ExceptionServices;
@@ -96,10 +95,10 @@ internal sealed class TokenEndpointClient
         }
     }
 
-    // One measurement and one span outcome per acquisition; error.type is the OAuth error, the status, or "transport".
+    // One measurement and one span outcome per acquisition, error.type from a bounded set (Telemetry.ErrorType).
     private void Record(Activity? activity, long started, TokenRequestException? failure)
     {
-        var errorType = failure is null ? null : failure.Error ?? (failure.StatusCode is { } status ? ((int)status).ToString(CultureInfo.InvariantCulture) : "transport");
+        var errorType = failure is null ? null : Telemetry.ErrorType(failure);
         var tags = new TagList
         {
             { "tokenclient.client", _context.ClientName },
@@ -205,7 +204,8 @@ internal sealed class TokenEndpointClient
         }
     }
 
-    // expires_in first; else the JWT's exp, unless the server's clock puts it in our past; else the configured default.
+    // expires_in first; else the JWT's exp, unless the server's clock puts it in our past or too near (under the
+    // minimum lifetime) to trust; else the configured default.
     private DateTimeOffset ExpiresAt(TokenResponse parsed, DateTimeOffset receivedAt)
     {
         if (parsed.Lifetime is { } lifetime)
@@ -213,7 +213,7 @@ internal sealed class TokenEndpointClient
             return receivedAt + lifetime;
         }
 
-        return JwtExpiry.TryRead(parsed.AccessToken) is { } exp && exp > receivedAt
+        return JwtExpiry.TryRead(parsed.AccessToken) is { } exp && exp - receivedAt >= OAuthResponseReader.MinLifetime
             ? exp
             : receivedAt + _context.Options.DefaultLifetime;
     }

@@ -36,9 +36,14 @@ internal static class TokenErrors
     private static bool MayHoldToken(string text) =>
         text.TrimStart().StartsWith('{') || text.TrimStart().StartsWith('[') || text.Contains("token", StringComparison.OrdinalIgnoreCase);
 
-    // A success status whose body is no usable token. Its body is never quoted: it may hold the token.
+    // A success status whose body was read but holds a token we refuse. Its body is never quoted: it may hold the token.
     public static TokenRequestException InvalidResponse(TokenRequestContext context, HttpStatusCode status, string problem) =>
         new(context.ClientName, Message(context, status, problem), status);
+
+    // A success status whose body could not be read as a token response (truncated, not JSON, no token):
+    // transient, since the next answer may well be whole, and it must never start the failure cooldown.
+    public static TokenRequestException UnreadableResponse(TokenRequestContext context, HttpStatusCode status, string problem) =>
+        new(context.ClientName, Message(context, status, problem), status, isTransient: true);
 
     public static TokenRequestException Unreachable(TokenRequestContext context, Exception inner) =>
         new(context.ClientName, $"Token client '{context.ClientName}' could not reach {context.Endpoint.Host}: {inner.GetType().Name}.",

@@ -88,6 +88,55 @@ public sealed class TelemetryTests : IDisposable
         spans[1].GetTagItem("error.type").Should().Be("502");
     }
 
+    [Theory]
+    [InlineData(401, """{"error":"invalid_client"}""", "invalid_client")]
+    [InlineData(401, """{"success":false,"error":{"code":"INVALID_CREDENTIALS","message":"no"}}""", "401")] // to Generic, not an OAuth error: the status
+    [InlineData(400, """{"error":"evil<script>alert(1)</script>"}""", "_OTHER")]
+    [InlineData(400, """{"error":"invalid_client_made_up"}""", "_OTHER")]
+    [InlineData(503, "", "503")]
+    [InlineData(999, "", "_OTHER")]
+    public async Task GetTokenAsync_Failure_TagsErrorTypeFromABoundedSet(int status, string body, string expected)
+    {
+        var endpoint = new FakeTokenEndpoint();
+        endpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json((HttpStatusCode)status, body));
+        await using var services = Register(endpoint);
+        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+
+        await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        _measurements.Where(m => m.Instrument == "tokenclient.token.requests").Should().ContainSingle()
+            .Which.Tags["error.type"].Should().Be(expected);
+        _activities.Should().ContainSingle().Which.GetTagItem("error.type").Should().Be(expected);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_ApimwCode_IsAKnownErrorType()
+    {
+        var endpoint = new FakeTokenEndpoint();
+        endpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"success":false,"error":{"code":"INVALID_CREDENTIALS","message":"no"}}"""));
+        await using var services = Register(endpoint, configure: o => { o.Provider = "Apimw"; o.TokenEndpoint = null; });
+        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+
+        await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        _measurements.Where(m => m.Instrument == "tokenclient.token.requests").Should().ContainSingle()
+            .Which.Tags["error.type"].Should().Be("INVALID_CREDENTIALS");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_NetworkFailure_TagsTheExceptionTypeName()
+    {
+        var endpoint = new FakeTokenEndpoint();
+        endpoint.Respond = _ => throw new HttpRequestException("refused");
+        await using var services = Register(endpoint);
+        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+
+        await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        _measurements.Where(m => m.Instrument == "tokenclient.token.requests").Should().ContainSingle()
+            .Which.Tags["error.type"].Should().Be(nameof(HttpRequestException));
+    }
+
     [Fact]
     public async Task Handler_ResendAfterRejection_IsCounted()
     {
@@ -124,7 +173,7 @@ public sealed class TelemetryTests : IDisposable
         }
     }
 
-    private ServiceProvider Register(FakeTokenEndpoint endpoint, Action<IServiceCollection>? more = null)
+    private ServiceProvider Register(FakeTokenEndpoint endpoint, Action<IServiceCollection>? more = null, Action<TokenClientOptions>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddTokenClient(_client, o =>
@@ -134,6 +183,7 @@ public sealed class TelemetryTests : IDisposable
                 o.ClientSecret = "secret";
                 o.MaxRetries = 0;
                 o.FailureCooldown = TimeSpan.Zero;
+                configure?.Invoke(o);
             })
             .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint.Handler));
         more?.Invoke(services);

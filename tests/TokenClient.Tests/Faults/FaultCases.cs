@@ -51,20 +51,26 @@ public static class FaultCases
         var cases = new List<FaultCase>
         {
             // Bodies that are not a token response.
-            Always("HTML page with 200", () => Html(HttpStatusCode.OK), Fail(HttpStatusCode.OK, "not valid JSON")),
+            Always("HTML page with 200", () => Html(HttpStatusCode.OK), Unreadable("not valid JSON")),
             Always("HTML page with 500", () => Html(HttpStatusCode.InternalServerError), Transient(HttpStatusCode.InternalServerError, "<html>")),
-            Always("empty body with 200", () => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("") }, Fail(HttpStatusCode.OK, "empty")),
-            Always("truncated JSON", () => Json($$"""{"access_token":"{{LeakyToken}}","expires_in":36"""), Fail(HttpStatusCode.OK, "malformed or truncated")),
-            Always("JSON array", () => Json("""[{"access_token":"x"}]"""), Fail(HttpStatusCode.OK, "not a JSON object")),
-            Always("JSON string", () => Json("\"just a string\""), Fail(HttpStatusCode.OK, "not a JSON object")),
-            Always("JSON null", () => Json("null"), Fail(HttpStatusCode.OK, "JSON null")),
-            Always("missing access_token", () => Json("""{"token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "no access_token")),
-            Always("empty access_token", () => Json("""{"access_token":"","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "no access_token")),
-            Always("access_token a number", () => Json("""{"access_token":12345,"expires_in":3600}"""), Fail(HttpStatusCode.OK, "$.access_token")),
+            Always("empty body with 200", () => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("") }, Unreadable("empty")),
+            Always("truncated JSON", () => Json($$"""{"access_token":"{{LeakyToken}}","expires_in":36"""), Unreadable("malformed or truncated")),
+            Always("JSON array", () => Json("""[{"access_token":"x"}]"""), Unreadable("not a JSON object")),
+            Always("JSON string", () => Json("\"just a string\""), Unreadable("not a JSON object")),
+            Always("JSON null", () => Json("null"), Unreadable("JSON null")),
+            Always("missing access_token", () => Json("""{"token_type":"Bearer","expires_in":3600}"""), Unreadable("no access_token")),
+            Always("empty access_token", () => Json("""{"access_token":"","token_type":"Bearer","expires_in":3600}"""), Unreadable("no access_token")),
+            Always("access_token a number", () => Json("""{"access_token":12345,"expires_in":3600}"""), Unreadable("$.access_token")),
             Always("expires_in negative", () => Token("-60"), Fail(HttpStatusCode.OK, "expires_in must be a positive")),
             Always("expires_in zero", () => Token("0"), Fail(HttpStatusCode.OK, "expires_in must be a positive")),
-            Always("expires_in non-numeric string", () => Token("\"soon\""), Fail(HttpStatusCode.OK, "$.expires_in")),
-            Always("expires_in an object", () => Token("{}"), Fail(HttpStatusCode.OK, "$.expires_in")),
+            Always("expires_in non-numeric string", () => Token("\"soon\""), Unreadable("$.expires_in")),
+            Always("expires_in an object", () => Token("{}"), Unreadable("$.expires_in")),
+            Always("expires_in tiny", () => Token("1e-300"), Fail(HttpStatusCode.OK, "expires_in of 1E-300 s is below the minimum lifetime")),
+            Always("expires_in under the floor", () => Token("1.5"), Fail(HttpStatusCode.OK, "below the minimum lifetime of 2 s")),
+            Always("access_token with CR/LF", () => Json("""{"access_token":"abc\r\nX-Injected: 1","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "access_token has a character that RFC 6750 does not allow in a bearer token (at position 3)")),
+            Always("access_token with non-ASCII", () => Json("""{"access_token":"töken","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "(at position 1)")),
+            Always("access_token with a space", () => Json("""{"access_token":"two words","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "(at position 3)")),
+            Always("access_token with '=' inside", () => Json("""{"access_token":"ab=cd","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "(at position 3)")),
             Always("unknown token_type", () => Json($$"""{"access_token":"{{LeakyToken}}","token_type":"mac","expires_in":3600}"""), Fail(HttpStatusCode.OK, "token_type 'mac'")),
             Always("200 with an error field", () => Json("""{"error":"invalid_client","error_description":"Client authentication failed."}"""), Fail(HttpStatusCode.OK, error: "invalid_client")),
 
@@ -75,6 +81,8 @@ public static class FaultCases
             Always("expires_in null", () => Token("null"), Recover()),
             Always("expires_in numeric string", () => Token("\"3600\""), Recover()),
             Always("token_type missing", () => Json($$"""{"access_token":"{{LeakyToken}}","expires_in":3600}"""), Recover()),
+            Always("access_token with every RFC 6750 character and padding", () => Json("""{"access_token":"aZ09-._~+/==","token_type":"Bearer","expires_in":3600}"""), Recover()),
+            Always("expires_in at the floor", () => Token("2"), Recover()),
             Always("token_type lower case", () => Json($$"""{"access_token":"{{LeakyToken}}","token_type":"bearer","expires_in":3600}"""), Recover()),
 
             // RFC 6749 5.2 errors: never retried.
@@ -164,6 +172,9 @@ public static class FaultCases
     private static FaultExpectation Fail(HttpStatusCode status, string? messagePart = null, string? error = null) => new(false, status, error, false, 1, messagePart);
 
     private static FaultExpectation Transient(HttpStatusCode status, string? messagePart = null) => new(false, status, null, true, AllAttempts, messagePart);
+
+    // A 200 whose body cannot be read as a token response: the next answer may be whole, so it is retried.
+    private static FaultExpectation Unreadable(string messagePart) => Transient(HttpStatusCode.OK, messagePart);
 
     private static FaultExpectation Recover() => new(true);
 

@@ -129,13 +129,15 @@ public class GenericShaperTests
     }
 
     [Theory]
-    [InlineData("""{"token_type":"Bearer","expires_in":60}""", "no access_token")]
-    [InlineData("""{"access_token":"abc","token_type":"mac","expires_in":60}""", "token_type 'mac'")]
-    [InlineData("""{"access_token":"abc","expires_in":-5}""", "expires_in must be a positive")]
-    [InlineData("""{"access_token":"abc","expires_in":"soon"}""", "$.expires_in")]
-    [InlineData("""[1,2]""", "not a JSON object")]
-    [InlineData("""{"access_token":"secret-token-value","expires_in":""", "not valid JSON")]
-    public async Task GetTokenAsync_UnusableSuccessBody_ThrowsNamingTheProblemWithoutQuotingTheBody(string body, string problem)
+    [InlineData("""{"token_type":"Bearer","expires_in":60}""", "no access_token", true)]
+    [InlineData("""{"access_token":"abc","token_type":"mac","expires_in":60}""", "token_type 'mac'", false)]
+    [InlineData("""{"access_token":"abc","expires_in":-5}""", "expires_in must be a positive", false)]
+    [InlineData("""{"access_token":"abc","expires_in":1e-300}""", "below the minimum lifetime", false)]
+    [InlineData("""{"access_token":"secret-token-value\n","expires_in":60}""", "access_token has a character", false)]
+    [InlineData("""{"access_token":"abc","expires_in":"soon"}""", "$.expires_in", true)]
+    [InlineData("""[1,2]""", "not a JSON object", true)]
+    [InlineData("""{"access_token":"secret-token-value","expires_in":""", "not valid JSON", true)]
+    public async Task GetTokenAsync_UnusableSuccessBody_ThrowsNamingTheProblemWithoutQuotingTheBody(string body, string problem, bool transient)
     {
         using var services = new TestServices();
         services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, body));
@@ -145,7 +147,7 @@ public class GenericShaperTests
         var thrown = (await act.Should().ThrowAsync<TokenRequestException>()).Which;
         thrown.Message.Should().Contain(problem).And.NotContain("secret-token-value");
         thrown.StatusCode.Should().Be(HttpStatusCode.OK);
-        thrown.IsTransient.Should().BeFalse();
+        thrown.IsTransient.Should().Be(transient, "a body that cannot be read may be whole next time; a token that was read and refused will not change");
     }
 
     private static string Jwt(long exp)
