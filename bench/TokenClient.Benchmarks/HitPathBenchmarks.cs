@@ -29,7 +29,7 @@ public class HitPathBenchmarks
         var time = TimeProvider.System;
         _token = new AccessToken("token", "Bearer", time.GetUtcNow().AddHours(1));
         var issued = new IssuedToken(_token, time.GetUtcNow(), null);
-        _client = new CachingTokenClient("bench", _ => Task.FromResult(issued), 0.9, time, NullLogger.Instance);
+        _client = new CachingTokenClient("bench", (_, _) => Task.FromResult(issued), 0.9, time, NullLogger.Instance);
         _ = _client.GetTokenAsync().AsTask().GetAwaiter().GetResult(); // warm the cache
         _plain = new HttpMessageInvoker(new OkHandler());
         _withToken = new HttpMessageInvoker(new TokenHandler(_client, _ => _client, status => status == HttpStatusCode.Unauthorized, "bench", [], NullLogger.Instance) { InnerHandler = new OkHandler() });

@@ -15,7 +15,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     // After a failed background renewal, the next try waits this long at most (less when expiry is nearer).
     internal static readonly TimeSpan MaxRenewalRetryDelay = TimeSpan.FromSeconds(30);
 
-    private readonly Func<CancellationToken, Task<IssuedToken>> _requestToken;
+    private readonly Func<bool, CancellationToken, Task<IssuedToken>> _requestToken;
     private readonly string _clientName;
     private readonly double _refreshRatio;
     private readonly TimeProvider _time;
@@ -28,7 +28,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
     public CachingTokenClient(
         string clientName,
-        Func<CancellationToken, Task<IssuedToken>> requestToken,
+        Func<bool, CancellationToken, Task<IssuedToken>> requestToken,
         double refreshRatio,
         TimeProvider time,
         ILogger logger)
@@ -153,7 +153,9 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     {
         try
         {
-            var issued = await _requestToken(_disposed.Token).ConfigureAwait(false);
+            // A renewal while the current token is still valid is told so: no failure cooldown holds it back.
+            var renewing = _entry is { } held && _time.GetUtcNow() < held.Token.ExpiresAt;
+            var issued = await _requestToken(renewing, _disposed.Token).ConfigureAwait(false);
             Publish(issued);
             return issued.Token;
         }

@@ -15,7 +15,8 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
-    private readonly ConcurrentDictionary<TokenCacheKey, Lazy<CachingTokenClient>> _clients = new();
+    private readonly ConcurrentDictionary<TokenCacheKey, Lazy<LiveClient>> _clients = new();
+    private readonly IDisposable? _optionsChanged;
 
     public TokenClientFactory(
         IOptionsMonitor<TokenClientOptions> options,
@@ -29,6 +30,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         _httpClientFactory = httpClientFactory;
         _time = time ?? TimeProvider.System;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _optionsChanged = _options.OnChange((_, name) => EndCooldowns(name));
     }
 
     public ITokenClient GetClient(string name) => GetCachingClient(name, tenant: null);
@@ -41,11 +43,24 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
     public void Dispose()
     {
+        _optionsChanged?.Dispose();
         foreach (var client in _clients.Values)
         {
             if (client.IsValueCreated)
             {
-                client.Value.Dispose();
+                client.Value.Cache.Dispose();
+            }
+        }
+    }
+
+    // A changed configuration (a rotated secret, a fixed client id) deserves a new try at once.
+    private void EndCooldowns(string? name)
+    {
+        foreach (var (key, client) in _clients)
+        {
+            if (key.ClientName == name && client.IsValueCreated)
+            {
+                client.Value.Endpoint.EndCooldown();
             }
         }
     }
@@ -65,10 +80,10 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
             : throw new InvalidOperationException($"Token client '{name}': Provider '{options.Provider}' is not known."); // the validator reports this first
         var endpoint = options.TokenEndpoint ?? shaper.DefaultEndpoint(options)!;
         var key = new TokenCacheKey(name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, tenant ?? options.Tenant);
-        return _clients.GetOrAdd(key, k => new Lazy<CachingTokenClient>(() => Create(k, options, shaper))).Value;
+        return _clients.GetOrAdd(key, k => new Lazy<LiveClient>(() => Create(k, options, shaper))).Value.Cache;
     }
 
-    private CachingTokenClient Create(TokenCacheKey key, TokenClientOptions options, TokenRequestShaper shaper)
+    private LiveClient Create(TokenCacheKey key, TokenClientOptions options, TokenRequestShaper shaper)
     {
         var context = new TokenRequestContext(key.ClientName, options, key.Endpoint, key.Tenant);
         var endpoint = new TokenEndpointClient(
@@ -78,6 +93,9 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
             TokenClientRegistry.HttpClientName(key.ClientName),
             _time,
             _loggerFactory.CreateLogger<TokenEndpointClient>());
-        return new CachingTokenClient(key.ClientName, endpoint.RequestTokenAsync, options.RefreshRatio, _time, _loggerFactory.CreateLogger<CachingTokenClient>());
+        var cache = new CachingTokenClient(key.ClientName, endpoint.RequestTokenAsync, options.RefreshRatio, _time, _loggerFactory.CreateLogger<CachingTokenClient>());
+        return new LiveClient(cache, endpoint);
     }
+
+    private sealed record LiveClient(CachingTokenClient Cache, TokenEndpointClient Endpoint);
 }

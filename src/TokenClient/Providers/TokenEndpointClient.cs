@@ -36,8 +36,14 @@ internal sealed class TokenEndpointClient
     // The newest refresh token the server returned. Only the one acquisition under way touches it.
     private string? _refreshToken;
 
+    // The cooldown is at most the last token's lifetime divided by this.
+    internal const int CooldownLifetimeFraction = 10;
+
     // A permanent failure and until when it is reported without calling the endpoint.
     private volatile Cooldown? _cooldown;
+
+    // The lifetime of the last token issued, which caps the cooldown. Written by the one acquisition under way.
+    private TimeSpan? _lastLifetime;
 
     public TokenEndpointClient(
         TokenRequestContext context,
@@ -56,9 +62,16 @@ internal sealed class TokenEndpointClient
         _pipeline = BuildPipeline(context, time, logger);
     }
 
-    public async Task<IssuedToken> RequestTokenAsync(CancellationToken cancellationToken)
+    /// <summary>Ends a failure cooldown at once: the configuration changed, so the next request may fare otherwise.</summary>
+    public void EndCooldown() => _cooldown = null;
+
+    /// <summary>Requests a token.</summary>
+    /// <param name="renewing">Whether a valid token is still held: then the failure cooldown does not apply, since a
+    /// renewal that is refused costs nobody a token, and one that succeeds spares every caller an outage.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<IssuedToken> RequestTokenAsync(bool renewing, CancellationToken cancellationToken)
     {
-        if (_cooldown is { } cooldown && _time.GetUtcNow() < cooldown.Until)
+        if (!renewing && _cooldown is { } cooldown && _time.GetUtcNow() < cooldown.Until)
         {
             Log.FailureRepeated(_logger, _context.ClientName, cooldown.Until);
             ExceptionDispatchInfo.Throw(cooldown.Failure);
@@ -78,6 +91,7 @@ internal sealed class TokenEndpointClient
             }
 
             _cooldown = null;
+            _lastLifetime = issued.Token.ExpiresAt - issued.ReceivedAt;
             Record(activity, started, failure: null);
             Log.TokenAcquired(_logger, _context.ClientName, (issued.Token.ExpiresAt - issued.ReceivedAt).TotalSeconds);
             return issued;
@@ -86,13 +100,21 @@ internal sealed class TokenEndpointClient
         {
             Record(activity, started, ex);
             Log.TokenRequestFailed(_logger, _context.ClientName, ex.Message);
-            if (!ex.IsTransient && _context.Options.FailureCooldown > TimeSpan.Zero)
+            if (!ex.IsTransient && CooldownLength() is var length && length > TimeSpan.Zero)
             {
-                _cooldown = new Cooldown(ex, _time.GetUtcNow() + _context.Options.FailureCooldown);
+                _cooldown = new Cooldown(ex, _time.GetUtcNow() + length);
             }
 
             throw;
         }
+    }
+
+    // FailureCooldown, but never more than a tenth of the last token's lifetime: with short-lived tokens a
+    // long cooldown would outlast several tokens' worth of callers.
+    private TimeSpan CooldownLength()
+    {
+        var configured = _context.Options.FailureCooldown;
+        return _lastLifetime is { } lifetime && lifetime / CooldownLifetimeFraction < configured ? lifetime / CooldownLifetimeFraction : configured;
     }
 
     // One measurement and one span outcome per acquisition, error.type from a bounded set (Telemetry.ErrorType).

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using TokenClient.Caching;
 using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests.Providers;
@@ -103,6 +106,87 @@ public class ResilienceTests
         await Capture(client);
 
         (await client.GetTokenAsync()).Value.Should().Be("next");
+    }
+
+    [Fact]
+    public async Task BackgroundRenewal_DuringCooldown_StillCallsTheEndpoint()
+    {
+        // An hour-long token: the cooldown's cap (a tenth of the lifetime) is 6 minutes, longer than the renewal's retry delay.
+        using var services = new TestServices(o => o.FailureCooldown = TimeSpan.FromHours(1));
+        services.TokenEndpoint.Respond = n => Task.FromResult(n == 2
+            ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
+            : FakeTokenEndpoint.Token($"token-{n}", 3600));
+        var client = services.Client;
+        (await client.GetTokenAsync()).Value.Should().Be("token-1");
+
+        services.Time.Advance(TimeSpan.FromMinutes(54)); // the renewal point: the renewal is refused, a cooldown starts
+        (await client.GetTokenAsync()).Value.Should().Be("token-1");
+        await WaitForRenewal(client);
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+
+        services.Time.Advance(CachingTokenClient.MaxRenewalRetryDelay); // the renewal's next try, inside the cooldown
+        (await client.GetTokenAsync()).Value.Should().Be("token-1");
+        await WaitForRenewal(client);
+
+        services.TokenEndpoint.RequestCount.Should().Be(3, "a cooldown never holds back the renewal of a token that is still valid");
+        (await client.GetTokenAsync()).Value.Should().Be("token-3");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_PermanentFailure_CooldownIsCappedAtATenthOfTheTokenLifetime()
+    {
+        using var services = new TestServices(o => o.FailureCooldown = TimeSpan.FromMinutes(5));
+        services.TokenEndpoint.Respond = n => Task.FromResult(n == 2
+            ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
+            : FakeTokenEndpoint.Token($"token-{n}", 20));
+        var client = services.Client;
+        client.Invalidate(await client.GetTokenAsync()); // the API rejected it: the next caller has no token
+
+        var first = await Capture(client);
+        services.Time.Advance(TimeSpan.FromSeconds(1.9));
+        (await Capture(client)).Should().BeSameAs(first, "within a tenth of the 20 s lifetime");
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+
+        services.Time.Advance(TimeSpan.FromSeconds(0.1));
+        (await client.GetTokenAsync()).Value.Should().Be("token-3", "a 5-minute cooldown would outlast 15 tokens of 20 s");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_ConfigurationChangesDuringCooldown_CallsTheEndpointAtOnce()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "old-secret",
+            ["MaxRetries"] = "0",
+            ["FailureCooldown"] = "00:05:00",
+        }).Build();
+        var endpoint = new FakeTokenEndpoint();
+        endpoint.Respond = n => Task.FromResult(n == 1
+            ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
+            : FakeTokenEndpoint.Token("after-change", 3600));
+        var services = new ServiceCollection();
+        services.AddTokenClient("live", configuration)
+            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint.Handler));
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredKeyedService<ITokenClient>("live");
+        var first = await Capture(client);
+        (await Capture(client)).Should().BeSameAs(first);
+
+        configuration["ClientSecret"] = "new-secret";
+        configuration.Reload();
+
+        (await client.GetTokenAsync()).Value.Should().Be("after-change");
+        endpoint.RequestCount.Should().Be(2);
+    }
+
+    private static async Task WaitForRenewal(ITokenClient client)
+    {
+        if (((CachingTokenClient)client).PendingAcquisition is { } renewal)
+        {
+            await renewal.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
     }
 
     private static TestServices Retrying(Action<TokenClientOptions>? configure = null) => new(o =>
