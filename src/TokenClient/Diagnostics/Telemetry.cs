@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using TokenClient.Providers;
 
 namespace TokenClient.Diagnostics;
 
@@ -30,23 +31,13 @@ internal static class Telemetry
     public static Counter<long> Resends { get; } = Meter.CreateCounter<long>(
         "tokenclient.handler.resends", "{request}", "API requests resent once with a new token after the API rejected the token.");
 
-    // The error codes a tag may carry: RFC 6749's (sections 4.1.2.1 and 5.2) and the providers' own that the
-    // library knows. Any other code a server writes becomes "_OTHER": a tag must stay low in cardinality,
-    // and it is no channel for whatever a server sends.
-    private static readonly HashSet<string> s_knownErrors = new(StringComparer.Ordinal)
-    {
-        "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
-        "invalid_scope", "access_denied", "unsupported_response_type", "server_error", "temporarily_unavailable",
-        "INVALID_CREDENTIALS", // APIMW
-    };
-
     /// <summary>
     /// The <c>error.type</c> of a failure: a known error code, else <c>_OTHER</c> for an unknown one; with
     /// no code, the HTTP status (100 to 599); with no status, the type name of the underlying exception.
     /// </summary>
     public static string ErrorType(TokenRequestException failure) => failure switch
     {
-        { Error: { } code } => s_knownErrors.Contains(code) ? code : "_OTHER",
+        { Error: { } code } => OAuthErrors.IsKnown(code) ? code : "_OTHER",
         { StatusCode: { } status } when (int)status is >= 100 and <= 599 => ((int)status).ToString(CultureInfo.InvariantCulture),
         { StatusCode: not null } => "_OTHER",
         _ => (failure.InnerException ?? failure).GetType().Name,

@@ -56,7 +56,7 @@ internal static class OAuthResponseReader
 
         if (parsed.TokenType is { } type && !string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
         {
-            throw TokenErrors.InvalidResponse(context, status, $"token_type '{TokenErrors.Sanitize(type)}' is not supported: only Bearer tokens are");
+            throw TokenErrors.InvalidResponse(context, status, $"token_type '{TokenErrors.Quote(context, type)}' is not supported: only Bearer tokens are");
         }
 
         return new TokenResponse(parsed.AccessToken, ReadLifetime(context, status, parsed.ExpiresIn), parsed.Scope, parsed.RefreshToken);

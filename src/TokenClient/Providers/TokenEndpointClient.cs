@@ -90,6 +90,8 @@ internal sealed class TokenEndpointClient
                 _refreshToken = issued.RefreshToken;
             }
 
+            _context.Secrets.RememberIssued(issued.Token.Value, _refreshToken);
+
             _cooldown = null;
             _lastLifetime = issued.Token.ExpiresAt - issued.ReceivedAt;
             Record(activity, started, failure: null);

@@ -17,17 +17,21 @@ internal static class TokenErrors
 
     public static TokenRequestException FromOAuthError(TokenRequestContext context, HttpStatusCode status, string error, string? description)
     {
-        var detail = description is null ? $"error '{Sanitize(error)}'" : $"error '{Sanitize(error)}': {Sanitize(description)}";
+        // A code the library knows is kept as it is (the refresh fallback and the metrics read it); any other
+        // code, and every description, is server text: its secrets are removed before anyone sees it.
+        var code = OAuthErrors.IsKnown(error) ? error : context.Secrets.Redact(error);
+        var text = description is null ? null : context.Secrets.Redact(description);
+        var detail = text is null ? $"error '{Sanitize(code)}'" : $"error '{Sanitize(code)}': {Sanitize(text)}";
         var transient = IsTransient(status) || error is "temporarily_unavailable" or "server_error";
-        return new TokenRequestException(context.ClientName, Message(context, status, detail), status, error, description, transient);
+        return new TokenRequestException(context.ClientName, Message(context, status, detail), status, code, text, transient);
     }
 
     public static TokenRequestException FromHttpStatus(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
     {
-        var text = Encoding.UTF8.GetString(body[..Math.Min(body.Length, ExcerptLength * 4)]);
+        var text = Encoding.UTF8.GetString(body);
         var detail = body.IsEmpty ? "and an empty body"
             : MayHoldToken(text) ? "and a body that is not an OAuth error"
-            : $"and a body that is not an OAuth error: \"{Sanitize(text)}\"";
+            : $"and a body that is not an OAuth error: \"{Quote(context, text)}\"";
         return new TokenRequestException(context.ClientName, Message(context, status, detail), status, isTransient: IsTransient(status));
     }
 
@@ -35,6 +39,9 @@ internal static class TokenErrors
     // a token, may carry the very token the client is fetching, so it is not quoted.
     private static bool MayHoldToken(string text) =>
         text.TrimStart().StartsWith('{') || text.TrimStart().StartsWith('[') || text.Contains("token", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A short, single-line excerpt of server text, with the client's secrets removed.</summary>
+    public static string Quote(TokenRequestContext context, string text) => Sanitize(context.Secrets.RedactForExcerpt(text, ExcerptLength));
 
     // A success status whose body was read but holds a token we refuse. Its body is never quoted: it may hold the token.
     public static TokenRequestException InvalidResponse(TokenRequestContext context, HttpStatusCode status, string problem) =>
@@ -68,8 +75,8 @@ internal static class TokenErrors
     private static string Message(TokenRequestContext context, HttpStatusCode status, string detail) =>
         $"Token client '{context.ClientName}' could not get a token from {context.Endpoint.Host}: HTTP {(int)status} ({status}), {detail}.";
 
-    /// <summary>A short, single-line excerpt of server text for a message.</summary>
-    internal static string Sanitize(string text)
+    // A short, single-line excerpt of text already free of secrets.
+    private static string Sanitize(string text)
     {
         var builder = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
         foreach (var c in text)

@@ -1,7 +1,11 @@
 namespace TokenClient.Providers;
 
 /// <summary>Everything a shaper needs to build one token request.</summary>
-internal sealed record TokenRequestContext(string ClientName, TokenClientOptions Options, Uri Endpoint, string? Tenant);
+internal sealed record TokenRequestContext(string ClientName, TokenClientOptions Options, Uri Endpoint, string? Tenant)
+{
+    /// <summary>Removes this client's secrets from whatever the server sends back before it is quoted.</summary>
+    public SecretRedactor Secrets { get; } = new(Options);
+}
 
 /// <summary>A successful token response, as the shaper read it from the wire.</summary>
 /// <param name="AccessToken">The token.</param>

@@ -1,0 +1,212 @@
+using System.Net;
+using System.Text;
+using System.Text.Encodings.Web;
+
+namespace TokenClient.Providers;
+
+/// <summary>
+/// Removes one client's secrets from text a server sent, before the library quotes it anywhere (an
+/// exception, a log line): the client secret, the password, the refresh token and the access tokens
+/// it issued, in each form a server might echo them. A text that still hides a secret in a form
+/// not listed (escaped twice, say) is withheld whole.
+/// </summary>
+internal sealed class SecretRedactor
+{
+    /// <summary>What stands in place of a secret.</summary>
+    public const string Marker = "[redacted]";
+
+    // How many of the newest access tokens are remembered: the current one and the one before it.
+    private const int IssuedTokensKept = 2;
+
+    private readonly Secrets _configured;
+    private volatile Secrets _issued = Secrets.None;
+    private string[] _recentAccessTokens = [];
+
+    public SecretRedactor(TokenClientOptions options)
+    {
+        var secrets = new List<string>();
+        var forms = new List<string>();
+        foreach (var secret in new[] { options.ClientSecret, options.Password })
+        {
+            Add(secret, secrets, forms);
+        }
+
+        if (!string.IsNullOrEmpty(options.ClientId) && !string.IsNullOrEmpty(options.ClientSecret))
+        {
+            // RFC 6749 2.3.1 Basic credentials, as sent, and as a server that skips the form-encoding would send them.
+            AddBase64(GenericShaper.BasicCredentials(options.ClientId, options.ClientSecret).Parameter!, forms);
+            AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.ClientId}:{options.ClientSecret}")), forms);
+        }
+
+        _configured = new Secrets(secrets, forms);
+    }
+
+    /// <summary>Adds the tokens the server just issued to what is removed; the oldest access tokens are forgotten.</summary>
+    public void RememberIssued(string accessToken, string? refreshToken)
+    {
+        _recentAccessTokens = [accessToken, .. _recentAccessTokens.Take(IssuedTokensKept - 1)];
+        var secrets = new List<string>();
+        var forms = new List<string>();
+        foreach (var token in _recentAccessTokens.Append(refreshToken))
+        {
+            Add(token, secrets, forms);
+        }
+
+        _issued = new Secrets(secrets, forms);
+    }
+
+    /// <summary>The text with every known form of every secret replaced by <see cref="Marker"/>, or the marker alone if a secret is still hidden in it.</summary>
+    public string Redact(string text)
+    {
+        var redacted = ReplaceKnownForms(text);
+        return HidesSecret(redacted) ? Marker : redacted;
+    }
+
+    /// <summary>As <see cref="Redact(string)"/>, for the start of a long text that will be cut to <paramref name="excerptLength"/> characters.</summary>
+    public string RedactForExcerpt(string text, int excerptLength)
+    {
+        var redacted = ReplaceKnownForms(text);
+
+        // A secret in an unknown form that straddles the cut would leave its first characters in the excerpt.
+        var window = Math.Min(redacted.Length, excerptLength + LongestSecret() * 6);
+        return HidesSecret(redacted[..window]) ? Marker : redacted;
+    }
+
+    private string ReplaceKnownForms(string text)
+    {
+        foreach (var secrets in new[] { _configured, _issued })
+        {
+            foreach (var form in secrets.Forms)
+            {
+                if (text.Contains(form, StringComparison.OrdinalIgnoreCase))
+                {
+                    text = text.Replace(form, Marker, StringComparison.OrdinalIgnoreCase);
+                }
+            }
+        }
+
+        return text;
+    }
+
+    // The text as a server may have encoded it once or twice (JSON, URL, HTML), searched for each secret itself.
+    private bool HidesSecret(string text)
+    {
+        var views = new HashSet<string>(StringComparer.Ordinal) { text };
+        var round = new List<string> { text };
+        for (var depth = 0; depth < 2; depth++)
+        {
+            var next = new List<string>();
+            foreach (var view in round)
+            {
+                foreach (var decoded in new[] { JsonUnescape(view), WebUtility.UrlDecode(view), WebUtility.HtmlDecode(view) })
+                {
+                    if (views.Add(decoded))
+                    {
+                        next.Add(decoded);
+                    }
+                }
+            }
+
+            round = next;
+        }
+
+        return views.Any(view => _configured.Contain(view) || _issued.Contain(view));
+    }
+
+    private int LongestSecret() => _configured.Raw.Concat(_issued.Raw).Select(s => s.Length).DefaultIfEmpty(0).Max();
+
+    private static void Add(string? secret, List<string> secrets, List<string> forms)
+    {
+        if (string.IsNullOrEmpty(secret))
+        {
+            return;
+        }
+
+        secrets.Add(secret);
+        var escapedData = Uri.EscapeDataString(secret);
+        var json = new[]
+        {
+            JsonEscape(secret, asciiOnly: false),
+            JsonEscape(secret, asciiOnly: true),
+            JavaScriptEncoder.Default.Encode(secret),
+        };
+        forms.AddRange(
+        [
+            secret,
+            escapedData,
+            escapedData.Replace("%20", "+", StringComparison.Ordinal),
+            WebUtility.UrlEncode(secret),
+            WebUtility.HtmlEncode(secret),
+            .. json,
+            .. json.Select(j => j.Replace("/", "\\/", StringComparison.Ordinal)),
+        ]);
+        AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)), forms);
+    }
+
+    // Base64 as it is, without its padding, and in its URL-safe alphabet.
+    private static void AddBase64(string base64, List<string> forms) =>
+        forms.AddRange([base64, base64.TrimEnd('='), base64.TrimEnd('=').Replace('+', '-').Replace('/', '_')]);
+
+    // JSON string escaping as servers write it: only what JSON needs, or that and every non-ASCII character.
+    private static string JsonEscape(string value, bool asciiOnly)
+    {
+        var builder = new StringBuilder(value.Length + 8);
+        foreach (var c in value)
+        {
+            _ = c switch
+            {
+                '"' => builder.Append("\\\""),
+                '\\' => builder.Append("\\\\"),
+                < ' ' => builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture)),
+                > '~' when asciiOnly => builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture)),
+                _ => builder.Append(c),
+            };
+        }
+
+        return builder.ToString();
+    }
+
+    // Undoes JSON string escapes (\uXXXX, \n, \", \/ and the rest), leaving anything malformed as it is.
+    private static string JsonUnescape(string text)
+    {
+        if (!text.Contains('\\', StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        var builder = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] != '\\' || i + 1 == text.Length)
+            {
+                builder.Append(text[i]);
+                continue;
+            }
+
+            var next = text[++i];
+            if (next == 'u' && i + 4 < text.Length && ushort.TryParse(text.AsSpan(i + 1, 4), System.Globalization.NumberStyles.HexNumber, null, out var code))
+            {
+                builder.Append((char)code);
+                i += 4;
+            }
+            else
+            {
+                builder.Append(next switch { 'n' => '\n', 'r' => '\r', 't' => '\t', 'b' => '\b', 'f' => '\f', _ => next });
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>Some secrets, and every form of them that is replaced, longest first so that no shorter form splits a longer one.</summary>
+    private sealed class Secrets(List<string> raw, List<string> forms)
+    {
+        public static readonly Secrets None = new([], []);
+
+        public IReadOnlyList<string> Raw { get; } = raw;
+
+        public IReadOnlyList<string> Forms { get; } = forms.Where(f => f.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).OrderByDescending(f => f.Length).ToArray();
+
+        public bool Contain(string text) => Raw.Any(secret => text.Contains(secret, StringComparison.OrdinalIgnoreCase));
+    }
+}

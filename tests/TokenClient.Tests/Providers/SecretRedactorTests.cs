@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text;
+using System.Text.Encodings.Web;
+using TokenClient.Providers;
+
+namespace TokenClient.Tests.Providers;
+
+/// <summary>Each form a server may echo a secret in is replaced; a form not listed withholds the whole text.</summary>
+public class SecretRedactorTests
+{
+    private const string Secret = "Sx7Kq2Wm9 +/é&<\"'>%Zt4Pv8Rn3";
+
+    private static readonly SecretRedactor s_redactor = new(new TokenClientOptions { ClientId = "the client", ClientSecret = Secret, Password = "pass word+é" });
+
+    public static TheoryData<string> EchoedForms() => new()
+    {
+        Secret,
+        Secret.ToUpperInvariant(),
+        Uri.EscapeDataString(Secret),
+        Uri.EscapeDataString(Secret).ToLowerInvariant(),
+        Uri.EscapeDataString(Secret).Replace("%20", "+", StringComparison.Ordinal),
+        WebUtility.UrlEncode(Secret),
+        WebUtility.HtmlEncode(Secret),
+        JavaScriptEncoder.Default.Encode(Secret),
+        JavaScriptEncoder.UnsafeRelaxedJsonEscaping.Encode(Secret),
+        JavaScriptEncoder.UnsafeRelaxedJsonEscaping.Encode(Secret).Replace("/", "\\/", StringComparison.Ordinal),
+        "Sx7Kq2Wm9 +/\\u00e9&<\\\"'>%Zt4Pv8Rn3", // only non-ASCII escaped, as Python's json does
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(Secret)),
+        GenericShaper.BasicCredentials("the client", Secret).Parameter!,
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"the client:{Secret}")).TrimEnd('='),
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"the client:{Secret}")).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+        "pass word+é",
+        Uri.EscapeDataString("pass word+é"),
+    };
+
+    [Theory]
+    [MemberData(nameof(EchoedForms))]
+    public void Redact_EchoedForm_IsReplacedAndTheRestKept(string form)
+    {
+        var redacted = s_redactor.Redact($"before {form} after");
+
+        redacted.Should().Be($"before {SecretRedactor.Marker} after");
+    }
+
+    [Theory]
+    [InlineData("JSON inside a form")]
+    [InlineData("a form inside HTML")]
+    public void Redact_SecretEncodedTwice_WithholdsTheWholeText(string how)
+    {
+        var echoed = how == "JSON inside a form"
+            ? Uri.EscapeDataString(JavaScriptEncoder.Default.Encode(Secret))
+            : WebUtility.HtmlEncode(WebUtility.UrlEncode(Secret)).Replace("%", "&#37;", StringComparison.Ordinal);
+
+        s_redactor.Redact($"you sent {echoed}").Should().Be(SecretRedactor.Marker);
+    }
+
+    [Fact]
+    public void Redact_NoSecret_ReturnsTheTextUnchanged()
+    {
+        const string text = "invalid_client: Client authentication failed (client_id=the client) <b>é</b> \\u00e9";
+
+        s_redactor.Redact(text).Should().BeSameAs(text);
+    }
+
+    [Fact]
+    public void RedactForExcerpt_UnknownFormStraddlingTheCut_WithholdsTheWholeText()
+    {
+        // Double-escaped, so no known form matches; the secret starts before character 20 and ends after it.
+        var text = new string('x', 15) + Uri.EscapeDataString(Uri.EscapeDataString(Secret)) + new string('y', 500);
+
+        s_redactor.RedactForExcerpt(text, 20).Should().Be(SecretRedactor.Marker);
+    }
+
+    [Fact]
+    public void RedactForExcerpt_SecretFarBeyondTheExcerpt_KeepsTheText()
+    {
+        var text = new string('x', 2000) + Uri.EscapeDataString(Uri.EscapeDataString(Secret));
+
+        s_redactor.RedactForExcerpt(text, 20).Should().StartWith("xxxx");
+    }
+
+    [Fact]
+    public void RememberIssued_TheCurrentAndPreviousAccessTokensAndTheRefreshToken_AreReplaced_OlderOnesForgotten()
+    {
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = "s3cr3t-value" });
+        redactor.RememberIssued("access-one", "refresh-one");
+        redactor.RememberIssued("access-two", "refresh-two");
+        redactor.RememberIssued("access-three", "refresh-three");
+
+        redactor.Redact("access-three access-two refresh-three").Should().Be("[redacted] [redacted] [redacted]");
+        redactor.Redact("access-one refresh-two").Should().Be("access-one refresh-two", "only the two newest access tokens and the current refresh token are held");
+    }
+}
