@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.DependencyInjection;
+using TokenClient.Providers;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
 namespace Microsoft.Extensions.DependencyInjection;
@@ -54,7 +56,12 @@ public static class TokenClientServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(name);
 
-        services.AddHttpClient(TokenClientRegistry.HttpClientName(name));
+        var httpClientName = TokenClientRegistry.HttpClientName(name);
+        services.AddHttpClient(httpClientName);
+
+        // After every Configure (ConfigurePrimaryHttpMessageHandler, ConfigureHttpClientDefaults): whatever primary
+        // handler the user chose, the token request never follows a redirect.
+        services.PostConfigure<HttpClientFactoryOptions>(httpClientName, o => o.HttpMessageHandlerBuilderActions.Add(RedirectsOff.Apply));
         services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
         services.Configure<TokenClientRegistry>(registry => registry.Add(name));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());

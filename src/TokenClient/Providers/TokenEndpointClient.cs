@@ -212,6 +212,7 @@ internal sealed class TokenEndpointClient
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             headersReceived = true;
+            RefuseRedirect(response);
 
             // The lifetime counts from the response's arrival, not from the server's clock.
             var receivedAt = _time.GetUtcNow();
@@ -227,6 +228,26 @@ internal sealed class TokenEndpointClient
             throw TokenErrors.TimedOut(_context, ex, headersReceived ? null : http.Timeout);
         }
     }
+
+    // A token request never follows a redirect: it would re-send the credentials, and accept a token, from
+    // wherever the server points. The primary handler is told not to follow them (RedirectsOff); a
+    // handler that follows them all the same is caught by the URI its response answers.
+    private void RefuseRedirect(HttpResponseMessage response)
+    {
+        if ((int)response.StatusCode is >= 300 and <= 399)
+        {
+            var location = response.Headers.Location;
+            throw TokenErrors.Redirected(_context, response.StatusCode, location is null ? null : new Uri(_context.Endpoint, location));
+        }
+
+        if (response.RequestMessage?.RequestUri is { } answered && !SameOrigin(answered, _context.Endpoint))
+        {
+            throw TokenErrors.Redirected(_context, response.StatusCode, answered);
+        }
+    }
+
+    internal static bool SameOrigin(Uri a, Uri b) =>
+        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     // expires_in first; else the JWT's exp, unless the server's clock puts it in our past or too near (under the
     // minimum lifetime) to trust; else the configured default.

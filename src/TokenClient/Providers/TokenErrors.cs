@@ -69,6 +69,13 @@ internal static class TokenErrors
             $"Token client '{context.ClientName}' gave up on {context.Endpoint.Host} after {inner.Timeout.TotalSeconds:0.###} s of retries; the last attempt said: {last.Message}",
             last.StatusCode, last.Error, last.ErrorDescription, isTransient: true, innerException: last);
 
+    public static TokenRequestException Redirected(TokenRequestContext context, HttpStatusCode status, Uri? target) =>
+        new(context.ClientName,
+            Message(context, status, target is null
+                ? "a redirect without a Location; token requests never follow redirects"
+                : $"a redirect to {Quote(context, target.Authority)}; token requests never follow redirects, so the credentials were not sent there (set TokenEndpoint to the new address if the move is legitimate)"),
+            status);
+
     public static TokenRequestException TooLarge(TokenRequestContext context, HttpStatusCode status, long limit) =>
         new(context.ClientName, Message(context, status, $"the response body is larger than the limit of {limit} bytes"), status);
 
