@@ -92,6 +92,13 @@ public sealed class TokenClientOptions
     /// <summary>The largest token response read, in bytes; a larger one is refused. Default: 1 MiB.</summary>
     public int MaxResponseSize { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Lets the handler send the token over plain <c>http</c> to hosts other than loopback. Off by default:
+    /// a bearer token on an unencrypted connection is readable by anyone on the path. Turn it on only
+    /// for a network you trust (a sidecar, a service mesh that encrypts for you).
+    /// </summary>
+    public bool AllowInsecureHttp { get; set; }
+
     /// <summary>Headers the handler adds to every API request, such as an <c>X-Api-Key</c>.</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 

@@ -35,6 +35,7 @@ internal static class TokenClientOptionsBinder
         [nameof(TokenClientOptions.TotalTimeout)] = (o, s) => o.TotalTimeout = ParseTimeSpan(s),
         [nameof(TokenClientOptions.FailureCooldown)] = (o, s) => o.FailureCooldown = ParseTimeSpan(s),
         [nameof(TokenClientOptions.MaxResponseSize)] = (o, s) => o.MaxResponseSize = ParseInt(s),
+        [nameof(TokenClientOptions.AllowInsecureHttp)] = (o, s) => o.AllowInsecureHttp = ParseBool(s),
         [nameof(TokenClientOptions.Headers)] = (o, s) => BindPairs(o.Headers, s),
         [nameof(TokenClientOptions.Parameters)] = (o, s) => BindPairs(o.Parameters, s),
     };
@@ -63,6 +64,9 @@ internal static class TokenClientOptionsBinder
         double.TryParse(section.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw Invalid(section, "is not a number");
+
+    private static bool ParseBool(IConfigurationSection section) =>
+        bool.TryParse(section.Value, out var value) ? value : throw Invalid(section, "is not true or false");
 
     private static int ParseInt(IConfigurationSection section) =>
         int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,7 @@ public static class TokenHandlerHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return builder.AddHttpMessageHandler(sp =>
+        builder.AddHttpMessageHandler(sp =>
         {
             var factory = sp.GetRequiredService<ITokenClientFactory>();
             var client = factory.GetClient(name); // validates the options first
@@ -33,7 +34,33 @@ public static class TokenHandlerHttpClientBuilderExtensions
                 shaper!.IsTokenRejected,
                 name,
                 options.Headers,
+                options.AllowInsecureHttp,
                 (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>());
         });
+
+        // After every Configure, so after whichever primary handler the user chose.
+        builder.Services.PostConfigure<HttpClientFactoryOptions>(builder.Name, o => o.HttpMessageHandlerBuilderActions.Add(TakeOverRedirects));
+        return builder;
+    }
+
+    // Where the primary handler is one whose redirects can be turned off, the token handler follows them
+    // instead (with the same limit), so that it decides which hops carry the token and the headers.
+    // Otherwise .NET's redirect handling stays: it drops Authorization on every hop, but not other headers.
+    private static void TakeOverRedirects(HttpMessageHandlerBuilder builder)
+    {
+        int? limit;
+        try
+        {
+            limit = Redirects.TurnOff(builder.PrimaryHandler);
+        }
+        catch (InvalidOperationException)
+        {
+            limit = null; // a shared handler already in use: its settings can no longer change
+        }
+
+        foreach (var tokenHandler in builder.AdditionalHandlers.OfType<TokenHandler>())
+        {
+            tokenHandler.MaxRedirects = limit ?? 0;
+        }
     }
 }

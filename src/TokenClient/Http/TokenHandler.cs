@@ -5,9 +5,11 @@ using TokenClient.Diagnostics;
 namespace TokenClient.Http;
 
 /// <summary>
-/// Attaches <c>Authorization: Bearer</c> and the client's configured headers to every request.
-/// When the API rejects the token, it drops that token, gets a new one and resends the request
-/// once, if its content can be sent again.
+/// Attaches <c>Authorization: Bearer</c> and the client's configured headers to every request, and
+/// only to the origin (scheme, host, port) the caller addressed. When the API rejects the token, it
+/// drops that token, gets a new one and resends the request once to its original URI, if its content
+/// can be sent again. It follows redirects itself when it could take them over from the primary
+/// handler, so that a hop to another origin goes without the credentials.
 /// </summary>
 internal sealed class TokenHandler : DelegatingHandler
 {
@@ -19,6 +21,7 @@ internal sealed class TokenHandler : DelegatingHandler
     private readonly Func<HttpStatusCode, bool> _isTokenRejected;
     private readonly string _clientName;
     private readonly KeyValuePair<string, string>[] _headers;
+    private readonly bool _allowInsecureHttp;
     private readonly ILogger _logger;
 
     /// <param name="client">The client's token client, for requests with no tenant of their own.</param>
@@ -26,6 +29,7 @@ internal sealed class TokenHandler : DelegatingHandler
     /// <param name="isTokenRejected">Which API statuses mean the token was refused (the provider's rule).</param>
     /// <param name="clientName">The client's name, for logs.</param>
     /// <param name="headers">Headers to add to every request.</param>
+    /// <param name="allowInsecureHttp">Whether the token may go over plain http to a host other than loopback.</param>
     /// <param name="logger">The logger.</param>
     public TokenHandler(
         ITokenClient client,
@@ -33,6 +37,7 @@ internal sealed class TokenHandler : DelegatingHandler
         Func<HttpStatusCode, bool> isTokenRejected,
         string clientName,
         IEnumerable<KeyValuePair<string, string>> headers,
+        bool allowInsecureHttp,
         ILogger logger)
     {
         _client = client;
@@ -40,41 +45,68 @@ internal sealed class TokenHandler : DelegatingHandler
         _isTokenRejected = isTokenRejected;
         _clientName = clientName;
         _headers = headers.ToArray();
+        _allowInsecureHttp = allowInsecureHttp;
         _logger = logger;
     }
 
+    /// <summary>
+    /// How many redirects this handler follows itself: set when it took redirects over from the primary
+    /// handler (whose own limit it keeps); zero when the primary handler does not follow them.
+    /// </summary>
+    internal int MaxRedirects { get; set; }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        foreach (var (name, value) in _headers)
+        var origin = request.RequestUri is { IsAbsoluteUri: true } uri
+            ? uri
+            : throw new InvalidOperationException($"Token client '{_clientName}': the request has no absolute URI to send the token to.");
+        if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !_allowInsecureHttp)
         {
-            request.Headers.Remove(name);
-            request.Headers.TryAddWithoutValidation(name, value);
+            throw new InvalidOperationException(
+                $"Token client '{_clientName}' refuses to send a bearer token over plain {origin.Scheme} to {origin.GetLeftPart(UriPartial.Path)}: " +
+                "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted.");
         }
 
         var client = request.Options.TryGetValue(TenantOption, out var tenant) ? _tenantClient(tenant) : _client;
         var token = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        request.Headers.Authorization = token.AuthorizationHeader;
-        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (!_isTokenRejected(response.StatusCode))
+        var (method, content) = (request.Method, request.Content); // a redirect may change both
+        var response = await SendWithinOriginAsync(request, origin, token, cancellationToken).ConfigureAwait(false);
+
+        // A rejection from another origin (where a redirect led) is not about our token: it went without it.
+        // The response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
+        if (!_isTokenRejected(response.StatusCode) || !SameOrigin(response.RequestMessage?.RequestUri ?? request.RequestUri, origin))
         {
             return response;
         }
 
-        var method = request.Method.Method;
-        var host = request.RequestUri?.Host;
-        if (!CanResend(request.Content))
+        var host = origin.Host;
+        if (!CanResend(content))
         {
-            Log.CannotResend(_logger, (int)response.StatusCode, method, host, _clientName);
+            Log.CannotResend(_logger, (int)response.StatusCode, method.Method, host, _clientName);
             return response;
         }
 
-        client.Invalidate(token);
-        var renewed = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method, host, _clientName);
+        AccessToken renewed;
+        try
+        {
+            client.Invalidate(token);
+            renewed = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+
+        Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method.Method, host, _clientName);
         Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", _clientName));
         response.Dispose();
-        request.Headers.Authorization = renewed.AuthorizationHeader;
-        return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+
+        // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
+        request.RequestUri = origin;
+        request.Method = method;
+        request.Content = content;
+        return await SendWithinOriginAsync(request, origin, renewed, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Content that produces the same bytes when it is serialized again: none, or buffered in memory.</summary>
@@ -85,4 +117,38 @@ internal sealed class TokenHandler : DelegatingHandler
         MultipartContent multipart => multipart.All(CanResend),
         _ => false,
     };
+
+    internal static bool SameOrigin(Uri? a, Uri b) =>
+        a is not null && Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+
+    // Sends the request, and follows redirects where this handler took them over: each hop carries the
+    // token and the configured headers only if it is on the caller's origin.
+    private async Task<HttpResponseMessage> SendWithinOriginAsync(HttpRequestMessage request, Uri origin, AccessToken token, CancellationToken cancellationToken)
+    {
+        for (var redirects = 0; ; redirects++)
+        {
+            Attach(request, SameOrigin(request.RequestUri, origin) ? token : null);
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (redirects >= MaxRedirects || !Redirects.TryFollow(request, response))
+            {
+                return response;
+            }
+
+            response.Dispose();
+        }
+    }
+
+    private void Attach(HttpRequestMessage request, AccessToken? token)
+    {
+        foreach (var (name, value) in _headers)
+        {
+            request.Headers.Remove(name);
+            if (token is not null)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        request.Headers.Authorization = token?.AuthorizationHeader;
+    }
 }

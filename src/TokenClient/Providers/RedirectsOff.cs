@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Http;
+using TokenClient.Http;
 
 namespace TokenClient.Providers;
 
@@ -10,24 +11,9 @@ internal static class RedirectsOff
 {
     public static void Apply(HttpMessageHandlerBuilder builder)
     {
-        // A primary handler may wrap the one that speaks HTTP: walk down to it.
-        var handler = builder.PrimaryHandler;
-        while (handler is DelegatingHandler { InnerHandler: { } inner })
-        {
-            handler = inner;
-        }
-
         try
         {
-            switch (handler)
-            {
-                case HttpClientHandler { AllowAutoRedirect: true } h:
-                    h.AllowAutoRedirect = false;
-                    break;
-                case SocketsHttpHandler { AllowAutoRedirect: true } s:
-                    s.AllowAutoRedirect = false;
-                    break;
-            }
+            Redirects.TurnOff(builder.PrimaryHandler);
         }
         catch (InvalidOperationException ex)
         {

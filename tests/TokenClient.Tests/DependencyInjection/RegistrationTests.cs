@@ -275,12 +275,27 @@ public class RegistrationTests
     [InlineData("ClientAuthentication", "Digest", "Token client configuration 'TokenClients:api:ClientAuthentication' is not one of Basic, Body.")]
     [InlineData("Region", "Mars", "Token client configuration 'TokenClients:api:Region' is not one of EU, US, GCC.")]
     [InlineData("DefaultLifetime", "an hour", "Token client configuration 'TokenClients:api:DefaultLifetime' is not a time span such as 00:05:00.")]
+    [InlineData("AllowInsecureHttp", "sometimes", "Token client configuration 'TokenClients:api:AllowInsecureHttp' is not true or false.")]
     [InlineData("ClientSecert", "s3cr3t", "Token client configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
     public void AddTokenClient_BadConfigurationValue_FailsNamingThePathAndNotTheValue(string key, string value, string expected)
     {
         var act = StartupWith((key, value));
 
         act.Should().Throw<InvalidOperationException>().WithMessage(expected).And.Message.Should().NotContain(value);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("true", true)]
+    [InlineData("False", false)]
+    public void AddTokenClient_AllowInsecureHttp_BindsFromConfiguration(string? value, bool expected)
+    {
+        var values = new Dictionary<string, string?> { ["TokenEndpoint"] = "https://auth.test/token", ["ClientId"] = "id", ["ClientSecret"] = "s", ["AllowInsecureHttp"] = value };
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        using var container = services.BuildServiceProvider();
+
+        container.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get("api").AllowInsecureHttp.Should().Be(expected);
     }
 
     // Start-up of one client "api" bound from configuration: a valid generic client, changed by the settings given.

@@ -1,0 +1,81 @@
+using System.Net;
+
+namespace TokenClient.Http;
+
+/// <summary>
+/// Redirects as .NET's own handler follows them (RFC 9110 section 15.4): the handler takes them over
+/// from the primary handler so that it decides, hop by hop, where the credentials go.
+/// </summary>
+internal static class Redirects
+{
+    /// <summary>
+    /// Turns off the redirects of the handler that speaks HTTP under <paramref name="primary"/> (an
+    /// <see cref="HttpClientHandler"/> or a <see cref="SocketsHttpHandler"/>, perhaps wrapped), and returns
+    /// how many it would have followed; null when it did not follow them, or is of a kind not known here.
+    /// Throws <see cref="InvalidOperationException"/> when the handler has already sent requests and can no longer change.
+    /// </summary>
+    public static int? TurnOff(HttpMessageHandler primary)
+    {
+        var handler = primary;
+        while (handler is DelegatingHandler { InnerHandler: { } inner })
+        {
+            handler = inner;
+        }
+
+        switch (handler)
+        {
+            case HttpClientHandler { AllowAutoRedirect: true } h:
+                h.AllowAutoRedirect = false;
+                return h.MaxAutomaticRedirections;
+            case SocketsHttpHandler { AllowAutoRedirect: true } s:
+                s.AllowAutoRedirect = false;
+                return s.MaxAutomaticRedirections;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// If the response is a redirect to follow, points the request at its target (a GET without content
+    /// where the status asks for it) and returns true; otherwise leaves the request as it is.
+    /// </summary>
+    public static bool TryFollow(HttpRequestMessage request, HttpResponseMessage response)
+    {
+        var status = response.StatusCode;
+        if (status is not (HttpStatusCode.MultipleChoices or HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
+            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect)
+            || response.Headers.Location is not { } location
+            || request.RequestUri is not { } from)
+        {
+            return false;
+        }
+
+        var target = location.IsAbsoluteUri ? location : new Uri(from, location);
+        var toGet = status == HttpStatusCode.SeeOther ? request.Method != HttpMethod.Head
+            : status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found && request.Method == HttpMethod.Post;
+
+        // As .NET does: only http and https, never from https down to http; and a body that cannot be
+        // sent again stays where it was (the redirect is returned to the caller).
+        if (target.Scheme != Uri.UriSchemeHttps && target.Scheme != Uri.UriSchemeHttp
+            || from.Scheme == Uri.UriSchemeHttps && target.Scheme == Uri.UriSchemeHttp
+            || !toGet && !TokenHandler.CanResend(request.Content))
+        {
+            return false;
+        }
+
+        if (string.IsNullOrEmpty(target.Fragment) && !string.IsNullOrEmpty(from.Fragment))
+        {
+            target = new UriBuilder(target) { Fragment = from.Fragment }.Uri;
+        }
+
+        request.RequestUri = target;
+        if (toGet)
+        {
+            request.Method = HttpMethod.Get;
+            request.Content = null;
+            request.Headers.TransferEncodingChunked = false;
+        }
+
+        return true;
+    }
+}
