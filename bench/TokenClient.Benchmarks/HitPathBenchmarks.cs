@@ -32,7 +32,11 @@ public class HitPathBenchmarks
         _client = new CachingTokenClient("bench", (_, _) => Task.FromResult(issued), 0.9, time, NullLogger.Instance);
         _ = _client.GetTokenAsync().AsTask().GetAwaiter().GetResult(); // warm the cache
         _plain = new HttpMessageInvoker(new OkHandler());
-        _withToken = new HttpMessageInvoker(new TokenHandler(_client, _ => _client, status => status == HttpStatusCode.Unauthorized, "bench", [], allowInsecureHttp: false, NullLogger.Instance) { InnerHandler = new OkHandler() });
+        _withToken = new HttpMessageInvoker(new TokenHandler(_client, _ => _client, status => status == HttpStatusCode.Unauthorized, "bench", [], allowInsecureHttp: false, NullLogger.Instance)
+        {
+            InnerHandler = new OkHandler(),
+            MaxRedirects = 50, // as when it takes redirects over from the default primary handler
+        });
     }
 
     [GlobalCleanup]

@@ -8,6 +8,10 @@ namespace TokenClient.Http;
 /// </summary>
 internal static class Redirects
 {
+    /// <summary>Whether two URIs share scheme, host and port. The same instance (no redirect happened) costs no comparison.</summary>
+    public static bool SameOrigin(Uri? a, Uri b) =>
+        ReferenceEquals(a, b) || a is not null && Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+
     /// <summary>
     /// Turns off the redirects of the handler that speaks HTTP under <paramref name="primary"/> (an
     /// <see cref="HttpClientHandler"/> or a <see cref="SocketsHttpHandler"/>, perhaps wrapped), and returns

@@ -70,43 +70,50 @@ internal sealed class TokenHandler : DelegatingHandler
         var client = request.Options.TryGetValue(TenantOption, out var tenant) ? _tenantClient(tenant) : _client;
         var token = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         var (method, content) = (request.Method, request.Content); // a redirect may change both
-        var response = await SendWithinOriginAsync(request, origin, token, cancellationToken).ConfigureAwait(false);
-
-        // A rejection from another origin (where a redirect led) is not about our token: it went without it.
-        // The response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
-        if (!_isTokenRejected(response.StatusCode) || !SameOrigin(response.RequestMessage?.RequestUri ?? request.RequestUri, origin))
+        var resent = false;
+        var redirects = 0;
+        while (true)
         {
-            return response;
-        }
+            // Each hop carries the token and the configured headers only if it is on the caller's origin.
+            Attach(request, Redirects.SameOrigin(request.RequestUri, origin) ? token : null);
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (redirects < MaxRedirects && Redirects.TryFollow(request, response))
+            {
+                redirects++;
+                response.Dispose();
+                continue;
+            }
 
-        var host = origin.Host;
-        if (!CanResend(content))
-        {
-            Log.CannotResend(_logger, (int)response.StatusCode, method.Method, host, _clientName);
-            return response;
-        }
+            // A rejection from another origin (where a redirect led) is not about our token: it went without it. The
+            // response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
+            if (resent || !_isTokenRejected(response.StatusCode) || !Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? request.RequestUri, origin))
+            {
+                return response;
+            }
 
-        AccessToken renewed;
-        try
-        {
-            client.Invalidate(token);
-            renewed = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            response.Dispose();
-            throw;
-        }
+            if (!CanResend(content))
+            {
+                Log.CannotResend(_logger, (int)response.StatusCode, method.Method, origin.Host, _clientName);
+                return response;
+            }
 
-        Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method.Method, host, _clientName);
-        Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", _clientName));
-        response.Dispose();
+            try
+            {
+                client.Invalidate(token);
+                token = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                response.Dispose(); // whether the renewal failed or the request goes again
+            }
 
-        // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
-        request.RequestUri = origin;
-        request.Method = method;
-        request.Content = content;
-        return await SendWithinOriginAsync(request, origin, renewed, cancellationToken).ConfigureAwait(false);
+            Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method.Method, origin.Host, _clientName);
+            Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", _clientName));
+
+            // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
+            (request.RequestUri, request.Method, request.Content) = (origin, method, content);
+            (resent, redirects) = (true, 0);
+        }
     }
 
     /// <summary>Content that produces the same bytes when it is serialized again: none, or buffered in memory.</summary>
@@ -117,26 +124,6 @@ internal sealed class TokenHandler : DelegatingHandler
         MultipartContent multipart => multipart.All(CanResend),
         _ => false,
     };
-
-    internal static bool SameOrigin(Uri? a, Uri b) =>
-        a is not null && Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
-
-    // Sends the request, and follows redirects where this handler took them over: each hop carries the
-    // token and the configured headers only if it is on the caller's origin.
-    private async Task<HttpResponseMessage> SendWithinOriginAsync(HttpRequestMessage request, Uri origin, AccessToken token, CancellationToken cancellationToken)
-    {
-        for (var redirects = 0; ; redirects++)
-        {
-            Attach(request, SameOrigin(request.RequestUri, origin) ? token : null);
-            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (redirects >= MaxRedirects || !Redirects.TryFollow(request, response))
-            {
-                return response;
-            }
-
-            response.Dispose();
-        }
-    }
 
     private void Attach(HttpRequestMessage request, AccessToken? token)
     {

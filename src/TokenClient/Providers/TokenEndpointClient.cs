@@ -7,6 +7,7 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 using TokenClient.Diagnostics;
+using TokenClient.Http;
 
 namespace TokenClient.Providers;
 
@@ -240,14 +241,11 @@ internal sealed class TokenEndpointClient
             throw TokenErrors.Redirected(_context, response.StatusCode, location is null ? null : new Uri(_context.Endpoint, location));
         }
 
-        if (response.RequestMessage?.RequestUri is { } answered && !SameOrigin(answered, _context.Endpoint))
+        if (response.RequestMessage?.RequestUri is { } answered && !Redirects.SameOrigin(answered, _context.Endpoint))
         {
             throw TokenErrors.Redirected(_context, response.StatusCode, answered);
         }
     }
-
-    internal static bool SameOrigin(Uri a, Uri b) =>
-        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     // expires_in first; else the JWT's exp, unless the server's clock puts it in our past or too near (under the
     // minimum lifetime) to trust; else the configured default.
