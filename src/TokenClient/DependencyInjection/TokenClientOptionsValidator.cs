@@ -85,7 +85,7 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
             }
             else if (endpoint.Scheme != Uri.UriSchemeHttps && !(endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback))
             {
-                yield return $"TokenEndpoint '{endpoint.GetLeftPart(UriPartial.Path)}' must use https (plain http is allowed only on loopback).";
+                yield return $"TokenEndpoint '{endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must use https (plain http is allowed only on loopback).";
             }
         }
         else if (shaper.DefaultEndpoint(options) is null)
@@ -108,9 +108,9 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
             yield return $"RefreshRatio must be greater than 0 and less than 1, not {options.RefreshRatio.ToString(CultureInfo.InvariantCulture)}.";
         }
 
-        if (options.DefaultLifetime <= TimeSpan.Zero)
+        if (options.DefaultLifetime < OAuthResponseReader.MinLifetime)
         {
-            yield return $"DefaultLifetime must be positive, not {options.DefaultLifetime}.";
+            yield return $"DefaultLifetime must be at least {OAuthResponseReader.MinLifetime}, the shortest lifetime a token may have, not {options.DefaultLifetime}.";
         }
 
         foreach (var problem in ResilienceProblems(options))

@@ -57,7 +57,10 @@ public static class TokenClientServiceCollectionExtensions
         ArgumentException.ThrowIfNullOrEmpty(name);
 
         var httpClientName = TokenClientRegistry.HttpClientName(name);
-        services.AddHttpClient(httpClientName);
+        // Without IHttpClientFactory's own request logging: a failure it logs may quote what the server sent
+        // (an invalid header line echoing the request, secret included), before TokenClient can redact it.
+        // TokenClient logs every token request itself.
+        services.AddHttpClient(httpClientName).RemoveAllLoggers();
 
         // After every Configure (ConfigurePrimaryHttpMessageHandler, ConfigureHttpClientDefaults): whatever primary
         // handler the user chose, the token request never follows a redirect.

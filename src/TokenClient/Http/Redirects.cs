@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 
 namespace TokenClient.Http;
 
@@ -26,18 +27,32 @@ internal static class Redirects
             handler = inner;
         }
 
+        // A handler instance the user hands out on every build was turned off by an earlier build: its limit stands.
+        if (s_turnedOff.TryGetValue(handler, out var earlier))
+        {
+            return earlier.Value;
+        }
+
+        int limit;
         switch (handler)
         {
             case HttpClientHandler { AllowAutoRedirect: true } h:
                 h.AllowAutoRedirect = false;
-                return h.MaxAutomaticRedirections;
+                limit = h.MaxAutomaticRedirections;
+                break;
             case SocketsHttpHandler { AllowAutoRedirect: true } s:
                 s.AllowAutoRedirect = false;
-                return s.MaxAutomaticRedirections;
+                limit = s.MaxAutomaticRedirections;
+                break;
             default:
                 return null;
         }
+
+        s_turnedOff.AddOrUpdate(handler, new StrongBox<int>(limit));
+        return limit;
     }
+
+    private static readonly ConditionalWeakTable<HttpMessageHandler, StrongBox<int>> s_turnedOff = new();
 
     /// <summary>
     /// If the response is a redirect to follow, points the request at its target (a GET without content
@@ -54,7 +69,12 @@ internal static class Redirects
             return false;
         }
 
-        var target = location.IsAbsoluteUri ? location : new Uri(from, location);
+        // A Location that cannot be resolved (a port out of range, say) is no redirect to follow.
+        if (!Uri.TryCreate(from, location, out var target))
+        {
+            return false;
+        }
+
         var toGet = status == HttpStatusCode.SeeOther ? request.Method != HttpMethod.Head
             : status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found && request.Method == HttpMethod.Post;
 

@@ -16,6 +16,10 @@ internal sealed class TokenHandler : DelegatingHandler
     /// <summary>Where <see cref="HttpRequestMessageTokenExtensions.WithTokenTenant"/> puts a request's tenant.</summary>
     internal static readonly HttpRequestOptionsKey<string> TenantOption = new("TokenClient.Tenant");
 
+    // The URI the caller addressed, kept once a redirect has moved the request elsewhere: a handler
+    // above this one that sends the same message again (a retry) must not make the target its origin.
+    private static readonly HttpRequestOptionsKey<Uri> s_originOption = new("TokenClient.Origin");
+
     private readonly ITokenClient _client;
     private readonly Func<string, ITokenClient> _tenantClient;
     private readonly Func<HttpStatusCode, bool> _isTokenRejected;
@@ -57,17 +61,19 @@ internal sealed class TokenHandler : DelegatingHandler
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var origin = request.RequestUri is { IsAbsoluteUri: true } uri
-            ? uri
+        var options = request.Options;
+        var origin = options.TryGetValue(s_originOption, out var kept) ? kept
+            : request.RequestUri is { IsAbsoluteUri: true } uri ? uri
             : throw new InvalidOperationException($"Token client '{_clientName}': the request has no absolute URI to send the token to.");
         if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !_allowInsecureHttp)
         {
             throw new InvalidOperationException(
-                $"Token client '{_clientName}' refuses to send a bearer token over plain {origin.Scheme} to {origin.GetLeftPart(UriPartial.Path)}: " +
+                $"Token client '{_clientName}' refuses to send a bearer token over plain {origin.Scheme} to " +
+                $"{origin.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}: " +
                 "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted.");
         }
 
-        var client = request.Options.TryGetValue(TenantOption, out var tenant) ? _tenantClient(tenant) : _client;
+        var client = options.TryGetValue(TenantOption, out var tenant) ? _tenantClient(tenant) : _client;
         var token = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         var (method, content) = (request.Method, request.Content); // a redirect may change both
         var resent = false;
@@ -76,17 +82,38 @@ internal sealed class TokenHandler : DelegatingHandler
         {
             // Each hop carries the token and the configured headers only if it is on the caller's origin.
             Attach(request, Redirects.SameOrigin(request.RequestUri, origin) ? token : null);
-            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            HttpResponseMessage response;
+            try
+            {
+                response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Moved by a redirect (this handler's or the primary handler's): remember where the caller aimed.
+                if (!ReferenceEquals(request.RequestUri, origin))
+                {
+                    options.Set(s_originOption, origin);
+                }
+            }
+
             if (redirects < MaxRedirects && Redirects.TryFollow(request, response))
             {
                 redirects++;
                 response.Dispose();
+                options.Set(s_originOption, origin);
                 continue;
             }
 
             // A rejection from another origin (where a redirect led) is not about our token: it went without it. The
             // response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
             if (resent || !_isTokenRejected(response.StatusCode) || !Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? request.RequestUri, origin))
+            {
+                return response;
+            }
+
+            // A redirect that turned the request into a GET (303, or 301/302 after a POST) says the server
+            // took the original request: sending it again could do its work twice.
+            if (request.Method != method)
             {
                 return response;
             }

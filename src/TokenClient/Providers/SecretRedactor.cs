@@ -15,6 +15,9 @@ internal sealed class SecretRedactor
     /// <summary>What stands in place of a secret.</summary>
     public const string Marker = "[redacted]";
 
+    // A partial base64 form shorter than this would match too much ordinary text to be worth replacing.
+    private const int MinShiftedBase64 = 8;
+
     // How many of the newest access tokens are remembered: the current one and the one before it.
     private const int IssuedTokensKept = 2;
 
@@ -55,21 +58,15 @@ internal sealed class SecretRedactor
         _issued = new Secrets(secrets, forms);
     }
 
-    /// <summary>The text with every known form of every secret replaced by <see cref="Marker"/>, or the marker alone if a secret is still hidden in it.</summary>
+    /// <summary>
+    /// The text with every known form of every secret replaced by <see cref="Marker"/>, or the marker alone
+    /// if a secret is still hidden in it; the same instance when it holds none. The whole text is searched,
+    /// however little of it will be quoted: a cut could otherwise fall inside a secret.
+    /// </summary>
     public string Redact(string text)
     {
         var redacted = ReplaceKnownForms(text);
         return HidesSecret(redacted) ? Marker : redacted;
-    }
-
-    /// <summary>As <see cref="Redact(string)"/>, for the start of a long text that will be cut to <paramref name="excerptLength"/> characters.</summary>
-    public string RedactForExcerpt(string text, int excerptLength)
-    {
-        var redacted = ReplaceKnownForms(text);
-
-        // A secret in an unknown form that straddles the cut would leave its first characters in the excerpt.
-        var window = Math.Min(redacted.Length, excerptLength + LongestSecret() * 6);
-        return HidesSecret(redacted[..window]) ? Marker : redacted;
     }
 
     private string ReplaceKnownForms(string text)
@@ -113,8 +110,6 @@ internal sealed class SecretRedactor
         return views.Any(view => _configured.Contain(view) || _issued.Contain(view));
     }
 
-    private int LongestSecret() => _configured.Raw.Concat(_issued.Raw).Select(s => s.Length).DefaultIfEmpty(0).Max();
-
     private static void Add(string? secret, List<string> secrets, List<string> forms)
     {
         if (string.IsNullOrEmpty(secret))
@@ -141,6 +136,36 @@ internal sealed class SecretRedactor
             .. json.Select(j => j.Replace("/", "\\/", StringComparison.Ordinal)),
         ]);
         AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)), forms);
+        AddShiftedBase64(Encoding.UTF8.GetBytes(secret), forms);
+    }
+
+    // The secret inside a longer text that was base64-encoded whole (a gateway echoing the request body):
+    // at each of the three offsets a byte can have within a base64 group, the characters that depend on
+    // the secret's bytes alone.
+    private static void AddShiftedBase64(byte[] secret, List<string> forms)
+    {
+        for (var offset = 1; offset <= 2; offset++)
+        {
+            var shifted = new byte[offset + secret.Length];
+            secret.CopyTo(shifted, offset);
+            var base64 = Convert.ToBase64String(shifted);
+            var start = offset == 1 ? 2 : 3; // the characters that mix the unknown bytes before the secret
+            var end = ((offset + secret.Length) % 3) switch { 1 => 3, 2 => 2, _ => 0 }; // and those after it
+            if (base64.Length - start - end >= MinShiftedBase64)
+            {
+                var core = base64[start..^end];
+                forms.Add(core);
+                forms.Add(core.Replace('+', '-').Replace('/', '_'));
+            }
+        }
+
+        var aligned = Convert.ToBase64String(secret);
+        var alignedEnd = (secret.Length % 3) switch { 1 => 3, 2 => 2, _ => 0 };
+        if (aligned.Length - alignedEnd >= MinShiftedBase64)
+        {
+            forms.Add(aligned[..^alignedEnd]);
+            forms.Add(aligned[..^alignedEnd].Replace('+', '-').Replace('/', '_'));
+        }
     }
 
     // Base64 as it is, without its padding, and in its URL-safe alphabet.

@@ -237,8 +237,8 @@ internal sealed class TokenEndpointClient
     {
         if ((int)response.StatusCode is >= 300 and <= 399)
         {
-            var location = response.Headers.Location;
-            throw TokenErrors.Redirected(_context, response.StatusCode, location is null ? null : new Uri(_context.Endpoint, location));
+            var target = response.Headers.Location is { } location && Uri.TryCreate(_context.Endpoint, location, out var resolved) ? resolved : null;
+            throw TokenErrors.Redirected(_context, response.StatusCode, target);
         }
 
         if (response.RequestMessage?.RequestUri is { } answered && !Redirects.SameOrigin(answered, _context.Endpoint))
@@ -257,7 +257,7 @@ internal sealed class TokenEndpointClient
         }
 
         return JwtExpiry.TryRead(parsed.AccessToken) is { } exp && exp - receivedAt >= OAuthResponseReader.MinLifetime
-            ? exp
+            ? (exp - receivedAt > OAuthResponseReader.MaxLifetime ? receivedAt + OAuthResponseReader.MaxLifetime : exp)
             : receivedAt + _context.Options.DefaultLifetime;
     }
 

@@ -41,7 +41,7 @@ internal static class TokenErrors
         text.TrimStart().StartsWith('{') || text.TrimStart().StartsWith('[') || text.Contains("token", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A short, single-line excerpt of server text, with the client's secrets removed.</summary>
-    public static string Quote(TokenRequestContext context, string text) => Sanitize(context.Secrets.RedactForExcerpt(text, ExcerptLength));
+    public static string Quote(TokenRequestContext context, string text) => Sanitize(context.Secrets.Redact(text));
 
     // A success status whose body was read but holds a token we refuse. Its body is never quoted: it may hold the token.
     public static TokenRequestException InvalidResponse(TokenRequestContext context, HttpStatusCode status, string problem) =>
@@ -54,7 +54,17 @@ internal static class TokenErrors
 
     public static TokenRequestException Unreachable(TokenRequestContext context, Exception inner) =>
         new(context.ClientName, $"Token client '{context.ClientName}' could not reach {context.Endpoint.Host}: {inner.GetType().Name}.",
-            isTransient: true, innerException: inner);
+            isTransient: true, innerException: Safe(context, inner));
+
+    // A transport exception may quote what the server sent (an invalid status or header line). One that
+    // holds a secret is replaced by one of the same kind carrying the redacted text alone.
+    private static Exception Safe(TokenRequestContext context, Exception inner)
+    {
+        var text = inner.ToString();
+        var redacted = context.Secrets.Redact(text);
+        return ReferenceEquals(redacted, text) ? inner
+            : inner is IOException ? new IOException(redacted) : new HttpRequestException(redacted);
+    }
 
     public static TokenRequestException TimedOut(TokenRequestContext context, Exception inner, TimeSpan? after) =>
         new(context.ClientName,
@@ -72,7 +82,7 @@ internal static class TokenErrors
     public static TokenRequestException Redirected(TokenRequestContext context, HttpStatusCode status, Uri? target) =>
         new(context.ClientName,
             Message(context, status, target is null
-                ? "a redirect without a Location; token requests never follow redirects"
+                ? "a redirect without a usable Location; token requests never follow redirects"
                 : $"a redirect to {Quote(context, target.Authority)}; token requests never follow redirects, so the credentials were not sent there (set TokenEndpoint to the new address if the move is legitimate)"),
             status);
 

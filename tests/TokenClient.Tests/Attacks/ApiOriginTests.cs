@@ -29,6 +29,7 @@ public sealed class ApiOriginTests : IAsyncLifetime
         {
             app.MapMethods("/ok", ["GET", "POST"], () => Results.Text("the other origin"));
             app.MapGet("/unauthorized", () => Results.Unauthorized());
+            app.MapGet("/busy", () => Results.StatusCode(503));
         });
         _api = await Hostile.StartAsync(app =>
         {
@@ -42,6 +43,12 @@ public sealed class ApiOriginTests : IAsyncLifetime
                 context.Request.Headers.Authorization == $"Bearer token-{_issued}" ? Results.Text("fresh") : Results.Unauthorized());
             app.MapGet("/always-401", () => Results.Unauthorized());
             app.MapGet("/loop", () => Results.Redirect("/loop"));
+            app.MapPost("/see-other", () => Results.Redirect("/new")); // 302 after a POST: the client goes on with a GET
+            app.MapGet("/bad-location", (HttpContext context) =>
+            {
+                context.Response.StatusCode = 302;
+                context.Response.Headers.Location = "//elsewhere.test:99999/";
+            });
         });
     }
 
@@ -138,6 +145,56 @@ public sealed class ApiOriginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redirect_ToAnotherOrigin_ThenAnOuterRetrySendsTheSameMessage_StillNoToken()
+    {
+        // A retry above the token handler that sends the very same message again, as Polly handlers may.
+        await using var services = Services(more: null, outer: () => new RetryOn503());
+
+        using var response = await Api(services).GetAsync(_api.Url("/away/302/busy"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        _other.Requests.Should().HaveCount(2).And.OnlyContain(r => r.Header("Authorization") == null && r.Header("X-Api-Key") == null,
+            "the retry starts where the redirect left the message, but that is still not the caller's origin");
+    }
+
+    [Fact]
+    public async Task Redirect_AfterPostTurnedIntoGet_ThenRejected_IsNotResent()
+    {
+        await using var services = Services();
+        var client = services.GetRequiredKeyedService<ITokenClient>("attack");
+        await client.GetTokenAsync();
+        Interlocked.Increment(ref _issued); // token-1 is revoked: /new rejects it
+
+        using var response = await Api(services).PostAsync(_api.Url("/see-other"), new StringContent("order"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        _api.Requests.Select(r => $"{r.Method} {r.PathAndQuery}").Should().Equal(["POST /see-other", "GET /new"],
+            "the server took the POST; sending it again could place the order twice");
+    }
+
+    [Fact]
+    public async Task Redirect_WithALocationThatCannotBeResolved_IsReturnedAsItIs()
+    {
+        await using var services = Services();
+
+        using var response = await Api(services).GetAsync(_api.Url("/bad-location"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Found);
+    }
+
+    [Fact]
+    public async Task PlainHttp_UriWithUserInfo_TheMessageLeavesItOut()
+    {
+        var insecure = new MockHttpMessageHandler();
+        await using var services = Services(primary: insecure);
+
+        var act = async () => await Api(services).GetAsync("http://someone:pa55word@api.insecure.test/orders");
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should()
+            .Contain("http://api.insecure.test/orders").And.NotContain("pa55word").And.NotContain("someone");
+    }
+
+    [Fact]
     public async Task Unauthorized_RenewalFails_ThrowsTokenRequestException_AndDisposesThe401()
     {
         var tracker = new ResponseTracker();
@@ -182,7 +239,8 @@ public sealed class ApiOriginTests : IAsyncLifetime
         insecure.VerifyNoOutstandingExpectation();
     }
 
-    private ServiceProvider Services(HttpMessageHandler? primary = null, Action<TokenClientOptions>? configure = null, Action<IHttpClientBuilder>? more = null) =>
+    private ServiceProvider Services(
+        HttpMessageHandler? primary = null, Action<TokenClientOptions>? configure = null, Action<IHttpClientBuilder>? more = null, Func<DelegatingHandler>? outer = null) =>
         Hostile.Client("Generic/Basic", _tokens.Url("/token"), new CapturingLoggerProvider(), o =>
             {
                 o.Headers["X-Api-Key"] = "key-123";
@@ -190,7 +248,13 @@ public sealed class ApiOriginTests : IAsyncLifetime
             },
             s =>
             {
-                var api = s.AddHttpClient("api").AddTokenHandler("attack");
+                var api = s.AddHttpClient("api");
+                if (outer is not null)
+                {
+                    api.AddHttpMessageHandler(outer);
+                }
+
+                api.AddTokenHandler("attack");
                 if (primary is not null)
                 {
                     api.ConfigurePrimaryHttpMessageHandler(() => primary);
@@ -216,6 +280,22 @@ public sealed class ApiOriginTests : IAsyncLifetime
             }
 
             return response;
+        }
+    }
+
+    /// <summary>Sends the same message once more after a 503.</summary>
+    private sealed class RetryOn503 : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            return await base.SendAsync(request, cancellationToken);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -107,6 +108,49 @@ public sealed class EchoedSecretTests : IAsyncLifetime
         foreach (var text in new[] { thrown.Message, thrown.ToString() }.Concat(logs.Lines.Select(l => l.Text)))
         {
             text.Should().NotContain("Rf9Lw2Zc6").And.NotContain("Ak1Rm7Qx4");
+            Hostile.Leaks(text).Should().BeFalse(text);
+        }
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_InvalidHeaderLineEchoingTheRequest_NoCredentialInTheExceptionChain()
+    {
+        // Below HTTP: a raw socket on 127.0.0.1 that answers with a header line .NET refuses, and quotes in its exception, holding the request's body.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var echoed = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            var stream = socket.GetStream();
+            var buffer = new byte[8192];
+            var received = new StringBuilder();
+            while (!received.ToString().Contains("client_secret=", StringComparison.Ordinal) || !received.ToString().EndsWith("Rn3", StringComparison.Ordinal))
+            {
+                var n = await stream.ReadAsync(buffer);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received.Append(Encoding.UTF8.GetString(buffer, 0, n));
+            }
+
+            var body = received.ToString()[(received.ToString().IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+            var answer = $"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nYou sent {body}\r\n\r\n";
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(answer));
+            await stream.FlushAsync();
+            return answer;
+        });
+        var logs = new CapturingLoggerProvider();
+        await using var services = Hostile.Client("Generic/Body", new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/token"), logs);
+
+        var act = async () => await services.GetRequiredKeyedService<ITokenClient>("attack").GetTokenAsync();
+
+        var thrown = (await act.Should().ThrowAsync<TokenRequestException>()).Which;
+        Hostile.Leaks(await echoed).Should().BeTrue("the server must really have sent the secret back");
+        thrown.InnerException.Should().NotBeNull("the transport failure is kept, with the server's text redacted");
+        foreach (var text in new[] { thrown.ToString() }.Concat(logs.Lines.Select(l => l.Text)))
+        {
             Hostile.Leaks(text).Should().BeFalse(text);
         }
     }

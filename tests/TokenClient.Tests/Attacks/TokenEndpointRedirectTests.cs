@@ -32,11 +32,19 @@ public sealed class TokenEndpointRedirectTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _target = await Hostile.StartAsync(app => app.MapPost("/token", () => Results.Json(new { access_token = "stolen-token", token_type = "Bearer", expires_in = 3600 })));
-        _endpoint = await Hostile.StartAsync(app => app.MapPost("/{status:int}", (int status, HttpContext context) =>
+        _endpoint = await Hostile.StartAsync(app =>
         {
-            context.Response.StatusCode = status;
-            context.Response.Headers.Location = _target.Url("/token").ToString();
-        }));
+            app.MapPost("/{status:int}", (int status, HttpContext context) =>
+            {
+                context.Response.StatusCode = status;
+                context.Response.Headers.Location = _target.Url("/token").ToString();
+            });
+            app.MapPost("/odd", (HttpContext context) =>
+            {
+                context.Response.StatusCode = 307;
+                context.Response.Headers.Location = "//elsewhere.test:99999/token";
+            });
+        });
     }
 
     public async Task DisposeAsync()
@@ -92,6 +100,17 @@ public sealed class TokenEndpointRedirectTests : IAsyncLifetime
         thrown.StatusCode.Should().Be(HttpStatusCode.OK);
         thrown.Message.Should().Contain($"redirect to {_target.Address.Authority}");
         _target.Requests.Should().ContainSingle("this handler did follow");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_RedirectWithALocationThatCannotBeResolved_IsStillATokenRequestException()
+    {
+        await using var services = Hostile.Client("Generic/Body", _endpoint.Url("/odd"), new CapturingLoggerProvider());
+
+        var thrown = await Failure(services);
+
+        thrown.StatusCode.Should().Be(HttpStatusCode.TemporaryRedirect);
+        thrown.Message.Should().Contain("a redirect without a usable Location");
     }
 
     [Fact]

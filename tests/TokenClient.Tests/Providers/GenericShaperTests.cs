@@ -82,6 +82,30 @@ public class GenericShaperTests
     }
 
     [Fact]
+    public async Task GetTokenAsync_JwtExpiringInCenturies_IsCappedAtTheLongestLifetime()
+    {
+        using var services = new TestServices();
+        var jwt = Jwt(new DateTimeOffset(2999, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds());
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, $$"""{"access_token":"{{jwt}}","token_type":"Bearer"}"""));
+
+        var token = await services.Client.GetTokenAsync();
+
+        token.ExpiresAt.Should().Be(services.Time.GetUtcNow().AddDays(365), "as for expires_in: a token is renewed at least once a year");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_JwtExpiringWithinTheMinimumLifetime_UsesDefaultLifetime()
+    {
+        using var services = new TestServices(o => o.DefaultLifetime = TimeSpan.FromMinutes(7));
+        var jwt = Jwt(services.Time.GetUtcNow().AddSeconds(1).ToUnixTimeSeconds());
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, $$"""{"access_token":"{{jwt}}","token_type":"Bearer"}"""));
+
+        var token = await services.Client.GetTokenAsync();
+
+        token.ExpiresAt.Should().Be(services.Time.GetUtcNow().AddMinutes(7), "an exp a second away says more about the server's clock than about the token");
+    }
+
+    [Fact]
     public async Task GetTokenAsync_NoExpiresInAndOpaqueToken_UsesDefaultLifetime()
     {
         using var services = new TestServices(o => o.DefaultLifetime = TimeSpan.FromMinutes(7));

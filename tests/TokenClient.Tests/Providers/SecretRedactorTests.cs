@@ -63,20 +63,59 @@ public class SecretRedactorTests
     }
 
     [Fact]
-    public void RedactForExcerpt_UnknownFormStraddlingTheCut_WithholdsTheWholeText()
+    public void Redact_UnknownFormFarIntoALongText_WithholdsTheWholeText()
     {
-        // Double-escaped, so no known form matches; the secret starts before character 20 and ends after it.
-        var text = new string('x', 15) + Uri.EscapeDataString(Uri.EscapeDataString(Secret)) + new string('y', 500);
+        // Only the start of a text is quoted, but a cut must never fall inside a secret: the whole text is searched.
+        var text = new string('x', 5000) + Uri.EscapeDataString(Uri.EscapeDataString(Secret)) + new string('y', 500);
 
-        s_redactor.RedactForExcerpt(text, 20).Should().Be(SecretRedactor.Marker);
+        s_redactor.Redact(text).Should().Be(SecretRedactor.Marker);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("a")]
+    [InlineData("ab")]
+    [InlineData("grant_type=client_credentials&client_secret=")]
+    public void Redact_RequestBodyEchoedInBase64_AtAnyAlignment_IsReplaced(string before)
+    {
+        var echoed = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{before}{Secret}&audience=x"));
+
+        var redacted = s_redactor.Redact($"body was {echoed}");
+
+        redacted.Should().Contain(SecretRedactor.Marker);
+        foreach (var part in redacted.Replace("body was ", string.Empty, StringComparison.Ordinal).Split(SecretRedactor.Marker))
+        {
+            foreach (var decoded in DecodingsOf(part))
+            {
+                for (var i = 0; i + 4 <= Secret.Length; i++)
+                {
+                    decoded.Should().NotContain(Secret.Substring(i, 4), "what is left decodes to the text around the secret, not to any of it");
+                }
+            }
+        }
+    }
+
+    // A part of a base64 text decoded from each of the four places a group may start.
+    private static IEnumerable<string> DecodingsOf(string part)
+    {
+        for (var start = 0; start < 4 && start < part.Length; start++)
+        {
+            var chunk = part[start..].TrimEnd('=');
+            chunk = chunk[..(chunk.Length / 4 * 4)];
+            var bytes = new byte[chunk.Length];
+            if (Convert.TryFromBase64String(chunk, bytes, out var written))
+            {
+                yield return Encoding.UTF8.GetString(bytes, 0, written);
+            }
+        }
     }
 
     [Fact]
-    public void RedactForExcerpt_SecretFarBeyondTheExcerpt_KeepsTheText()
+    public void Redact_SecretEchoedInBase64Url_IsReplaced()
     {
-        var text = new string('x', 2000) + Uri.EscapeDataString(Uri.EscapeDataString(Secret));
+        var echoed = Convert.ToBase64String(Encoding.UTF8.GetBytes($"x{Secret}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-        s_redactor.RedactForExcerpt(text, 20).Should().StartWith("xxxx");
+        s_redactor.Redact(echoed).Should().Contain(SecretRedactor.Marker);
     }
 
     [Fact]
