@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using TokenClient.Caching;
 using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests.Attacks;
@@ -40,7 +39,7 @@ public sealed class HostileTokenEndpointTests : IAsyncLifetime
 
         _time.Advance(TimeSpan.FromSeconds(4.6)); // past the renewal point: the renewal gets the truncated body
         (await api.GetStringAsync(_server.Url("/api"))).Should().Be("ok");
-        await Renewal(services);
+        await services.GetRequiredKeyedService<ITokenClient>("attack").RenewalSettledAsync();
         _requests.Should().Be(2);
 
         _time.Advance(TimeSpan.FromSeconds(0.45)); // the first token has expired, the endpoint is healthy again, and a cooldown (capped at 0.5 s) would still run
@@ -81,12 +80,4 @@ public sealed class HostileTokenEndpointTests : IAsyncLifetime
         });
 
     private static HttpClient Api(ServiceProvider services) => services.GetRequiredService<IHttpClientFactory>().CreateClient("api");
-
-    private static async Task Renewal(ServiceProvider services)
-    {
-        if (((CachingTokenClient)services.GetRequiredKeyedService<ITokenClient>("attack")).PendingAcquisition is { } renewal)
-        {
-            await renewal.ContinueWith(_ => { }, TaskScheduler.Default);
-        }
-    }
 }

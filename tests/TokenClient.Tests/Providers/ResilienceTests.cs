@@ -121,12 +121,12 @@ public class ResilienceTests
 
         services.Time.Advance(TimeSpan.FromMinutes(54)); // the renewal point: the renewal is refused, a cooldown starts
         (await client.GetTokenAsync()).Value.Should().Be("token-1");
-        await WaitForRenewal(client);
+        await client.RenewalSettledAsync();
         services.TokenEndpoint.RequestCount.Should().Be(2);
 
         services.Time.Advance(CachingTokenClient.MaxRenewalRetryDelay); // the renewal's next try, inside the cooldown
         (await client.GetTokenAsync()).Value.Should().Be("token-1");
-        await WaitForRenewal(client);
+        await client.RenewalSettledAsync();
 
         services.TokenEndpoint.RequestCount.Should().Be(3, "a cooldown never holds back the renewal of a token that is still valid");
         (await client.GetTokenAsync()).Value.Should().Be("token-3");
@@ -179,14 +179,6 @@ public class ResilienceTests
 
         (await client.GetTokenAsync()).Value.Should().Be("after-change");
         endpoint.RequestCount.Should().Be(2);
-    }
-
-    private static async Task WaitForRenewal(ITokenClient client)
-    {
-        if (((CachingTokenClient)client).PendingAcquisition is { } renewal)
-        {
-            await renewal.ContinueWith(_ => { }, TaskScheduler.Default);
-        }
     }
 
     private static TestServices Retrying(Action<TokenClientOptions>? configure = null) => new(o =>
