@@ -17,6 +17,7 @@ public sealed class ApiOriginTests : IAsyncLifetime
     private Hostile.Server _tokens = null!;
     private Hostile.Server _other = null!;
     private Hostile.Server _api = null!;
+    private readonly CapturingLoggerProvider _logs = new();
     private int _issued;
     private bool _tokenEndpointFails;
 
@@ -102,7 +103,8 @@ public sealed class ApiOriginTests : IAsyncLifetime
     [Fact]
     public async Task Redirect_WithinTheOrigin_KeepsTheToken_AndTheResendGoesToTheOriginalUri()
     {
-        await using var services = Services();
+        var tracker = new ResponseTracker();
+        await using var services = Services(more: b => b.AddHttpMessageHandler(() => tracker));
         var client = services.GetRequiredKeyedService<ITokenClient>("attack");
         var http = Api(services);
         await client.GetTokenAsync();
@@ -116,6 +118,9 @@ public sealed class ApiOriginTests : IAsyncLifetime
             "POST /new Bearer token-1 again",
             "POST /old Bearer token-3 again",
             "POST /new Bearer token-3 again");
+        tracker.Responses.Take(3).Should().OnlyContain(r => r.Disposed, "each redirect and the rejected answer were left behind");
+        tracker.Responses.Last().Disposed.Should().BeFalse("the caller still reads the last one");
+        _logs.Lines.Select(l => l.Id.Id).Should().Contain(7, "the resend is logged");
     }
 
     [Fact]
@@ -168,6 +173,7 @@ public sealed class ApiOriginTests : IAsyncLifetime
         using var response = await Api(services).PostAsync(_api.Url("/see-other"), new StringContent("order"));
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        _logs.Lines.Select(l => l.Id.Id).Should().NotContain(7);
         _api.Requests.Select(r => $"{r.Method} {r.PathAndQuery}").Should().Equal(["POST /see-other", "GET /new"],
             "the server took the POST; sending it again could place the order twice");
     }
@@ -241,7 +247,7 @@ public sealed class ApiOriginTests : IAsyncLifetime
 
     private ServiceProvider Services(
         HttpMessageHandler? primary = null, Action<TokenClientOptions>? configure = null, Action<IHttpClientBuilder>? more = null, Func<DelegatingHandler>? outer = null) =>
-        Hostile.Client("Generic/Basic", _tokens.Url("/token"), new CapturingLoggerProvider(), o =>
+        Hostile.Client("Generic/Basic", _tokens.Url("/token"), _logs, o =>
             {
                 o.Headers["X-Api-Key"] = "key-123";
                 configure?.Invoke(o);

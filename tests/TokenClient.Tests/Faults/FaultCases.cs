@@ -70,6 +70,7 @@ public static class FaultCases
             Always("access_token with CR/LF", () => Json("""{"access_token":"abc\r\nX-Injected: 1","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "access_token has a character that RFC 6750 does not allow in a bearer token (at position 3)")),
             Always("access_token with non-ASCII", () => Json("""{"access_token":"töken","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "(at position 1)")),
             Always("access_token with a space", () => Json("""{"access_token":"two words","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "(at position 3)")),
+            Always("access_token of padding only", () => Json("""{"access_token":"==","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "(at position 0)")),
             Always("access_token with '=' inside", () => Json("""{"access_token":"ab=cd","token_type":"Bearer","expires_in":3600}"""), Fail(HttpStatusCode.OK, "(at position 3)")),
             Always("unknown token_type", () => Json($$"""{"access_token":"{{LeakyToken}}","token_type":"mac","expires_in":3600}"""), Fail(HttpStatusCode.OK, "token_type 'mac'")),
             Always("200 with an error field", () => Json("""{"error":"invalid_client","error_description":"Client authentication failed."}"""), Fail(HttpStatusCode.OK, error: "invalid_client")),

@@ -81,6 +81,26 @@ public class RedirectsTests
         request.RequestUri!.ToString().Should().Be("https://api.test/b#part");
     }
 
+    [Fact]
+    public void TryFollow_TargetWithAFragmentOfItsOwn_KeepsIt()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.test/a#part");
+        using var response = Redirect(302, "https://api.test/b#own");
+
+        Redirects.TryFollow(request, response).Should().BeTrue();
+        request.RequestUri!.ToString().Should().Be("https://api.test/b#own");
+    }
+
+    [Fact]
+    public void TryFollow_NeitherHasAFragment_AddsNone()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.test/a");
+        using var response = Redirect(302, "https://api.test/b");
+
+        Redirects.TryFollow(request, response).Should().BeTrue();
+        request.RequestUri!.ToString().Should().Be("https://api.test/b");
+    }
+
     private static HttpResponseMessage Redirect(int status, string location)
     {
         var response = new HttpResponseMessage((HttpStatusCode)status);

@@ -82,6 +82,35 @@ public class TokenHandlerTests
     }
 
     [Fact]
+    public async Task SendAsync_UnauthorizedWithMultipartHoldingAStream_IsNotResent()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.Unauthorized, HttpStatusCode.OK);
+        using var content = new MultipartFormDataContent
+        {
+            { new StringContent("a field"), "field" },
+            { new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("a file"))), "file", "file.txt" },
+        };
+
+        using var response = await harness.Http.PostAsync(Api, content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "one part is a stream: the whole upload cannot be sent again");
+        harness.ApiRequests.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task SendAsync_RequestWithoutAnAbsoluteUri_ThrowsNamingTheClient()
+    {
+        using var harness = new Harness();
+        using var invoker = new HttpMessageInvoker(new TokenHandler(
+            harness.Services.Client, _ => harness.Services.Client, _ => false, "named", [], allowInsecureHttp: false, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+
+        var act = async () => await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri("/relative", UriKind.Relative)), default);
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be("Token client 'named': the request has no absolute URI to send the token to.");
+    }
+
+    [Fact]
     public async Task SendAsync_Forbidden_IsReturnedAsItIsForTheGenericProvider()
     {
         using var harness = new Harness();

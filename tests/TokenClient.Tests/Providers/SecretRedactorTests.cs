@@ -10,7 +10,9 @@ public class SecretRedactorTests
 {
     private const string Secret = "Sx7Kq2Wm9 +/é&<\"'>%Zt4Pv8Rn3";
 
-    private static readonly SecretRedactor s_redactor = new(new TokenClientOptions { ClientId = "the client", ClientSecret = Secret, Password = "pass word+é" });
+    // A new one for each test (xunit makes a new instance of the class): built in a static, it would be built
+    // once, before a mutation test could switch a mutant on.
+    private readonly SecretRedactor _redactor = new(new TokenClientOptions { ClientId = "the client", ClientSecret = Secret, Password = "pass word+é" });
 
     public static TheoryData<string> EchoedForms() => new()
     {
@@ -30,6 +32,7 @@ public class SecretRedactorTests
         Convert.ToBase64String(Encoding.UTF8.GetBytes($"the client:{Secret}")).TrimEnd('='),
         Convert.ToBase64String(Encoding.UTF8.GetBytes($"the client:{Secret}")).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
         "pass word+é",
+        "Sx7Kq2Wm9 +\\/é&<\\\"'>%Zt4Pv8Rn3", // JSON with '/' escaped, as PHP writes it
         Uri.EscapeDataString("pass word+é"),
     };
 
@@ -37,7 +40,7 @@ public class SecretRedactorTests
     [MemberData(nameof(EchoedForms))]
     public void Redact_EchoedForm_IsReplacedAndTheRestKept(string form)
     {
-        var redacted = s_redactor.Redact($"before {form} after");
+        var redacted = _redactor.Redact($"before {form} after");
 
         redacted.Should().Be($"before {SecretRedactor.Marker} after");
     }
@@ -51,7 +54,46 @@ public class SecretRedactorTests
             ? Uri.EscapeDataString(JavaScriptEncoder.Default.Encode(Secret))
             : WebUtility.HtmlEncode(WebUtility.UrlEncode(Secret)).Replace("%", "&#37;", StringComparison.Ordinal);
 
-        s_redactor.Redact($"you sent {echoed}").Should().Be(SecretRedactor.Marker);
+        _redactor.Redact($"you sent {echoed}").Should().Be(SecretRedactor.Marker);
+    }
+
+    [Theory]
+    [InlineData("line\nbreak")]
+    [InlineData("tab\there")]
+    [InlineData("back\\slash")]
+    public void Redact_SecretWithCharactersJsonMustEscape_EscapedFormIsReplaced(string secret)
+    {
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = secret });
+        var echoed = System.Text.Json.JsonSerializer.Serialize(secret)[1..^1]; // as a JSON string's content
+
+        redactor.Redact($"before {echoed} after").Should().Be($"before {SecretRedactor.Marker} after");
+    }
+
+    [Fact]
+    public void Redact_BasicCredentialsOfTheRawIdAndSecret_AreReplaced()
+    {
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "a b", ClientSecret = "c d" });
+        var raw = Convert.ToBase64String(Encoding.UTF8.GetBytes("a b:c d"));
+
+        redactor.Redact($"Authorization: Basic {raw}").Should().Be($"Authorization: Basic {SecretRedactor.Marker}");
+    }
+
+    [Fact]
+    public void Redact_SecretAlone_IsReplacedWhole_NotAsAShorterFormInside()
+    {
+        // The secret's escaped forms hold pieces of the raw one: the longest form goes first, so one marker stands for the whole echo.
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = "a/b+c d" });
+
+        redactor.Redact("x a\\/b+c d y").Should().Be($"x {SecretRedactor.Marker} y");
+    }
+
+    [Theory]
+    [InlineData("\\u00e9 truncated \\u00")]
+    [InlineData("ends with a backslash \\")]
+    [InlineData("\\uZZZZ is no escape")]
+    public void Redact_MalformedEscapesWithoutSecret_ReturnTheTextUnchanged(string text)
+    {
+        _redactor.Redact(text).Should().BeSameAs(text);
     }
 
     [Fact]
@@ -59,7 +101,7 @@ public class SecretRedactorTests
     {
         const string text = "invalid_client: Client authentication failed (client_id=the client) <b>é</b> \\u00e9";
 
-        s_redactor.Redact(text).Should().BeSameAs(text);
+        _redactor.Redact(text).Should().BeSameAs(text);
     }
 
     [Fact]
@@ -68,7 +110,7 @@ public class SecretRedactorTests
         // Only the start of a text is quoted, but a cut must never fall inside a secret: the whole text is searched.
         var text = new string('x', 5000) + Uri.EscapeDataString(Uri.EscapeDataString(Secret)) + new string('y', 500);
 
-        s_redactor.Redact(text).Should().Be(SecretRedactor.Marker);
+        _redactor.Redact(text).Should().Be(SecretRedactor.Marker);
     }
 
     [Theory]
@@ -80,7 +122,7 @@ public class SecretRedactorTests
     {
         var echoed = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{before}{Secret}&audience=x"));
 
-        var redacted = s_redactor.Redact($"body was {echoed}");
+        var redacted = _redactor.Redact($"body was {echoed}");
 
         redacted.Should().Contain(SecretRedactor.Marker);
         foreach (var part in redacted.Replace("body was ", string.Empty, StringComparison.Ordinal).Split(SecretRedactor.Marker))
@@ -115,7 +157,7 @@ public class SecretRedactorTests
     {
         var echoed = Convert.ToBase64String(Encoding.UTF8.GetBytes($"x{Secret}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-        s_redactor.Redact(echoed).Should().Contain(SecretRedactor.Marker);
+        _redactor.Redact(echoed).Should().Contain(SecretRedactor.Marker);
     }
 
     [Fact]
