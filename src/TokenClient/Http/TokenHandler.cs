@@ -100,8 +100,7 @@ internal sealed class TokenHandler : DelegatingHandler
             {
                 redirects++;
                 response.Dispose();
-                options.Set(s_originOption, origin);
-                continue;
+                continue; // the next send keeps the origin with the request
             }
 
             // A rejection from another origin (where a redirect led) is not about our token: it went without it. The
