@@ -1,16 +1,20 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using TokenClient.Caching;
+using TokenClient.Clients;
 using TokenClient.Http;
-using TokenClient.Providers;
 
 namespace TokenClient.Benchmarks;
 
 /// <summary>
-/// The path every API call takes once a token is cached, against what it cannot beat: a field
-/// read, and the same request without the handler.
+/// The paths every API call takes once a token is cached, each against what it is held to in the same
+/// run: an <see cref="IMemoryCache"/> lookup with a string key, and a handler that sets a constant
+/// <c>Authorization</c> value.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -18,49 +22,99 @@ namespace TokenClient.Benchmarks;
 public class HitPathBenchmarks
 {
     private static readonly Uri s_api = new("https://api.test/orders");
-    private AccessToken _token = null!;
-    private CachingTokenClient _client = null!;
-    private HttpMessageInvoker _plain = null!;
+    private ServiceProvider _services = null!;
+    private ITokenClientFactory _factory = null!;
+    private ITokenClient _keyed = null!;
+    private IMemoryCache _memoryCache = null!;
+    private string[] _tenants = null!;
+    private HttpMessageInvoker _constant = null!;
     private HttpMessageInvoker _withToken = null!;
+    private int _next;
+
+    /// <summary>How many tenants hold a token when the lookups run.</summary>
+    [Params(1, 10_000)]
+    public int Tenants { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
-        var time = TimeProvider.System;
-        _token = new AccessToken("token", "Bearer", time.GetUtcNow().AddHours(1));
-        var issued = new IssuedToken(_token, time.GetUtcNow(), null);
-        _client = new CachingTokenClient("bench", (_, _) => Task.FromResult(issued), 0.9, time, NullLogger.Instance);
-        _ = _client.GetTokenAsync().AsTask().GetAwaiter().GetResult(); // warm the cache
-        _plain = new HttpMessageInvoker(new OkHandler());
-        _withToken = new HttpMessageInvoker(new TokenHandler(_client, _ => _client, status => status == HttpStatusCode.Unauthorized, "bench", [], allowInsecureHttp: false, NullLogger.Instance)
+        var services = new ServiceCollection();
+        foreach (var provider in new[] { "Generic", "Login3" })
         {
-            InnerHandler = new OkHandler(),
-            MaxRedirects = 50, // as when it takes redirects over from the default primary handler
-        });
+            services.AddTokenClient(provider, o =>
+                {
+                    o.Provider = provider;
+                    o.TokenEndpoint = new Uri("https://auth.test/token");
+                    o.Domain = provider == "Login3" ? "login.test" : null;
+                    o.Audience = provider == "Login3" ? "https://api.test" : null;
+                    o.ClientId = "id";
+                    o.ClientSecret = "secret";
+                    o.MaxTenants = 20_000;
+                })
+                .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => new TokenEndpoint()));
+        }
+
+        _services = services.BuildServiceProvider();
+        _factory = _services.GetRequiredService<ITokenClientFactory>();
+        _keyed = _services.GetRequiredKeyedService<ITokenClient>("Generic");
+        _memoryCache = new MemoryCache(new MemoryCacheOptions());
+        _tenants = Enumerable.Range(0, Tenants).Select(i => $"tenant-{i}").ToArray();
+        foreach (var tenant in _tenants)
+        {
+            _memoryCache.Set(tenant, new object());
+            _ = _factory.GetClient("Generic", tenant).GetTokenAsync().AsTask().GetAwaiter().GetResult();
+            _ = _factory.GetClient("Login3", tenant).GetTokenAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        _ = _factory.GetClient("Generic").GetTokenAsync().AsTask().GetAwaiter().GetResult();
+        _ = _factory.GetClient("Login3").GetTokenAsync().AsTask().GetAwaiter().GetResult();
+
+        var token = new AuthenticationHeaderValue("Bearer", "token");
+        _constant = new HttpMessageInvoker(new ConstantAuthorization(token) { InnerHandler = new OkHandler() });
+        // The handler AddTokenHandler puts on an HttpClient, with redirects taken over as from the default primary handler.
+        var named = _services.GetRequiredService<TokenClientFactory>().Named("Generic");
+        _withToken = new HttpMessageInvoker(new TokenHandler(named, NullLogger.Instance) { InnerHandler = new OkHandler(), MaxRedirects = 50 });
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _client.Dispose();
-        _plain.Dispose();
+        _constant.Dispose();
         _withToken.Dispose();
+        _memoryCache.Dispose();
+        _services.Dispose();
     }
 
-    [Benchmark(Baseline = true, Description = "field read wrapped in a ValueTask")]
-    [BenchmarkCategory("token")]
-    public AccessToken FieldRead() => new ValueTask<AccessToken>(Volatile.Read(ref _token)).Result;
+    [Benchmark(Baseline = true, Description = "IMemoryCache.TryGetValue, string key")]
+    [BenchmarkCategory("lookup")]
+    public bool MemoryCacheLookup() => _memoryCache.TryGetValue(NextTenant(), out _);
 
-    [Benchmark(Description = "GetTokenAsync, cached")]
-    [BenchmarkCategory("token")]
-    public AccessToken CachedGetToken() => _client.GetTokenAsync().Result;
+    [Benchmark(Description = "keyed ITokenClient.GetTokenAsync")]
+    [BenchmarkCategory("lookup")]
+    public AccessToken Keyed() => _keyed.GetTokenAsync().Result;
 
-    [Benchmark(Baseline = true, Description = "request without handler")]
+    [Benchmark(Description = "GetClient(name).GetTokenAsync")]
+    [BenchmarkCategory("lookup")]
+    public AccessToken ByName() => _factory.GetClient("Generic").GetTokenAsync().Result;
+
+    [Benchmark(Description = "GetClient(name).GetTokenAsync, Login3")]
+    [BenchmarkCategory("lookup")]
+    public AccessToken ByNameLogin3() => _factory.GetClient("Login3").GetTokenAsync().Result;
+
+    [Benchmark(Description = "GetClient(name, tenant).GetTokenAsync")]
+    [BenchmarkCategory("lookup")]
+    public AccessToken ByTenant() => _factory.GetClient("Generic", NextTenant()).GetTokenAsync().Result;
+
+    [Benchmark(Description = "GetClient(name, tenant).GetTokenAsync, Login3")]
+    [BenchmarkCategory("lookup")]
+    public AccessToken ByTenantLogin3() => _factory.GetClient("Login3", NextTenant()).GetTokenAsync().Result;
+
+    [Benchmark(Baseline = true, Description = "request through a handler setting a constant Authorization")]
     [BenchmarkCategory("request")]
-    public async Task<HttpStatusCode> PlainRequest()
+    public async Task<HttpStatusCode> ConstantRequest()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, s_api);
-        using var response = await _plain.SendAsync(request, CancellationToken.None);
+        using var response = await _constant.SendAsync(request, CancellationToken.None);
         return response.StatusCode;
     }
 
@@ -73,9 +127,30 @@ public class HitPathBenchmarks
         return response.StatusCode;
     }
 
+    // The tenants in turn, so that the 10,000-tenant runs do not hit one hot entry.
+    private string NextTenant() => _tenants[_next = _next + 1 == _tenants.Length ? 0 : _next + 1];
+
     private sealed class OkHandler : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
             Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK));
+    }
+
+    private sealed class ConstantAuthorization(AuthenticationHeaderValue value) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Authorization = value;
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    private sealed class TokenEndpoint : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent("""{"access_token":"token","token_type":"Bearer","expires_in":86400}""", Encoding.UTF8, "application/json"),
+            });
     }
 }

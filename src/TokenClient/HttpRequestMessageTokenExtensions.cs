@@ -13,7 +13,7 @@ public static class HttpRequestMessageTokenExtensions
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(tenant);
-        request.Options.Set(TokenHandler.TenantOption, tenant);
+        TokenHandler.SetTenant(request, tenant);
         return request;
     }
 }

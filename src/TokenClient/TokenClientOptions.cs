@@ -99,6 +99,14 @@ public sealed class TokenClientOptions
     /// </summary>
     public bool AllowInsecureHttp { get; set; }
 
+    /// <summary>
+    /// The most tenants (<see cref="ITokenClientFactory.GetClient(string, string)"/>, <c>WithTokenTenant</c>)
+    /// that keep an entry at once; past it the least recently used are released. Tenant names often come
+    /// from request data: the cap bounds the memory a caller who controls them can make the client hold.
+    /// Default: 10,000.
+    /// </summary>
+    public int MaxTenants { get; set; } = 10_000;
+
     /// <summary>Headers the handler adds to every API request, such as an <c>X-Api-Key</c>.</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 

@@ -52,6 +52,9 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
     }
 
+    /// <summary>When the cached token expires; null when none is cached.</summary>
+    internal DateTimeOffset? ExpiresAt => _entry?.Token.ExpiresAt;
+
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
     {
         // The hit path: no lock, no allocation, no clock.

@@ -1,4 +1,5 @@
 using TokenClient;
+using TokenClient.Clients;
 using TokenClient.DependencyInjection;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -14,7 +15,7 @@ public static class TokenClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        configure(builder.Services.AddHttpClient(TokenClientRegistry.HttpClientName(builder.Name)));
+        configure(builder.Services.AddHttpClient(ClientDefinition.HttpClientNameOf(builder.Name)));
         return builder;
     }
 }

@@ -35,6 +35,7 @@ internal static class TokenClientOptionsBinder
         [nameof(TokenClientOptions.TotalTimeout)] = (o, s) => o.TotalTimeout = ParseTimeSpan(s),
         [nameof(TokenClientOptions.FailureCooldown)] = (o, s) => o.FailureCooldown = ParseTimeSpan(s),
         [nameof(TokenClientOptions.MaxResponseSize)] = (o, s) => o.MaxResponseSize = ParseInt(s),
+        [nameof(TokenClientOptions.MaxTenants)] = (o, s) => o.MaxTenants = ParseInt(s),
         [nameof(TokenClientOptions.AllowInsecureHttp)] = (o, s) => o.AllowInsecureHttp = ParseBool(s),
         [nameof(TokenClientOptions.Headers)] = (o, s) => BindPairs(o.Headers, s),
         [nameof(TokenClientOptions.Parameters)] = (o, s) => BindPairs(o.Parameters, s),

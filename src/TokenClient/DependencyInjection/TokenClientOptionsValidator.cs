@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using TokenClient.Clients;
 using TokenClient.Providers;
 
 namespace TokenClient.DependencyInjection;
@@ -56,6 +57,11 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         {
             yield return $"MaxResponseSize must be a positive number of bytes, not {o.MaxResponseSize}.";
         }
+
+        if (o.MaxTenants < 1)
+        {
+            yield return $"MaxTenants must be at least 1, not {o.MaxTenants}.";
+        }
     }
 
     private static IEnumerable<(string Key, string? Value)> OptionalKeys(TokenClientOptions o) =>
@@ -71,7 +77,7 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
 
     private static IEnumerable<string> Problems(TokenClientOptions options)
     {
-        if (!ProviderRegistry.TryGet(options.Provider, out var shaper))
+        if (ClientDefinition.Resolve(options) is not var (shaper, resolved))
         {
             yield return $"Provider '{options.Provider}' is not known; use one of {string.Join(", ", ProviderRegistry.Names)}.";
             yield break;
@@ -88,7 +94,7 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
                 yield return $"TokenEndpoint '{endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must use https (plain http is allowed only on loopback).";
             }
         }
-        else if (shaper.DefaultEndpoint(options) is null)
+        else if (resolved is null)
         {
             yield return shaper.MissingEndpointProblem;
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 using TokenClient;
+using TokenClient.Clients;
 using TokenClient.DependencyInjection;
 using TokenClient.Providers;
 
@@ -56,7 +57,7 @@ public static class TokenClientServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(name);
 
-        var httpClientName = TokenClientRegistry.HttpClientName(name);
+        var httpClientName = ClientDefinition.HttpClientNameOf(name);
         // Without IHttpClientFactory's own request logging: a failure it logs may quote what the server sent
         // (an invalid header line echoing the request, secret included), before TokenClient can redact it.
         // TokenClient logs every token request itself.
@@ -68,7 +69,8 @@ public static class TokenClientServiceCollectionExtensions
         services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
         services.Configure<TokenClientRegistry>(registry => registry.Add(name));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
-        services.TryAddSingleton<ITokenClientFactory>(sp => ActivatorUtilities.CreateInstance<TokenClientFactory>(sp));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TokenClientFactory>(sp));
+        services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
         services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));
         return new TokenClientBuilder(name, services);
     }

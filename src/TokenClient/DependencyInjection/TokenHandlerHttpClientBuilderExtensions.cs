@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.Http;
-using TokenClient.Providers;
+using TokenClient.Clients;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -22,21 +21,9 @@ public static class TokenHandlerHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        builder.AddHttpMessageHandler(sp =>
-        {
-            var factory = sp.GetRequiredService<ITokenClientFactory>();
-            var client = factory.GetClient(name); // validates the options first
-            var options = sp.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get(name);
-            ProviderRegistry.TryGet(options.Provider, out var shaper);
-            return new TokenHandler(
-                client,
-                tenant => factory.GetClient(name, tenant),
-                shaper!.IsTokenRejected,
-                name,
-                options.Headers,
-                options.AllowInsecureHttp,
-                (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>());
-        });
+        builder.AddHttpMessageHandler(sp => new TokenHandler(
+            sp.GetRequiredService<TokenClientFactory>().Named(name), // validates the options first
+            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>()));
 
         // After every Configure, so after whichever primary handler the user chose.
         builder.Services.PostConfigure<HttpClientFactoryOptions>(builder.Name, o => o.HttpMessageHandlerBuilderActions.Add(TakeOverRedirects));

@@ -48,4 +48,20 @@ internal static partial class Log
     [LoggerMessage(EventId = 11, EventName = "FailureRepeated", Level = LogLevel.Debug,
         Message = "Token client '{ClientName}' reports its last permanent failure again without calling the endpoint, until {Until:O}")]
     public static partial void FailureRepeated(ILogger logger, string clientName, DateTimeOffset until);
+
+    [LoggerMessage(EventId = 12, EventName = "ConfigurationApplied", Level = LogLevel.Information,
+        Message = "Token client '{ClientName}' applies its changed configuration from its next token request on")]
+    public static partial void ConfigurationApplied(ILogger logger, string clientName);
+
+    [LoggerMessage(EventId = 13, EventName = "ConfigurationRejected", Level = LogLevel.Error,
+        Message = "Token client '{ClientName}': the changed configuration is invalid and is not applied; the last valid one keeps running. {Problems}")]
+    public static partial void ConfigurationRejected(ILogger logger, string clientName, string problems);
+
+    [LoggerMessage(EventId = 14, EventName = "TenantsEvicted", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' reached its cap of {MaxTenants} tenants and released the {Count} least recently used")]
+    public static partial void TenantsEvicted(ILogger logger, string clientName, int count, int maxTenants);
+
+    [LoggerMessage(EventId = 15, EventName = "TenantsReleased", Level = LogLevel.Debug,
+        Message = "Token client '{ClientName}' released {Count} idle tenants; {Remaining} remain")]
+    public static partial void TenantsReleased(ILogger logger, string clientName, int count, int remaining);
 }

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using TokenClient.Clients;
 using TokenClient.Diagnostics;
 
 namespace TokenClient.Http;
@@ -13,45 +15,27 @@ namespace TokenClient.Http;
 /// </summary>
 internal sealed class TokenHandler : DelegatingHandler
 {
-    /// <summary>Where <see cref="HttpRequestMessageTokenExtensions.WithTokenTenant"/> puts a request's tenant.</summary>
-    internal static readonly HttpRequestOptionsKey<string> TenantOption = new("TokenClient.Tenant");
+    // Per-request state kept beside the request rather than in request.Options, whose dictionary would be
+    // created on every request just to find that it names no tenant.
+    private static readonly ConditionalWeakTable<HttpRequestMessage, string> s_tenants = new();
 
     // The URI the caller addressed, kept once a redirect has moved the request elsewhere: a handler
     // above this one that sends the same message again (a retry) must not make the target its origin.
-    private static readonly HttpRequestOptionsKey<Uri> s_originOption = new("TokenClient.Origin");
+    private static readonly ConditionalWeakTable<HttpRequestMessage, Uri> s_origins = new();
 
-    private readonly ITokenClient _client;
-    private readonly Func<string, ITokenClient> _tenantClient;
-    private readonly Func<HttpStatusCode, bool> _isTokenRejected;
-    private readonly string _clientName;
-    private readonly KeyValuePair<string, string>[] _headers;
-    private readonly bool _allowInsecureHttp;
+    private readonly NamedClient _client;
     private readonly ILogger _logger;
 
-    /// <param name="client">The client's token client, for requests with no tenant of their own.</param>
-    /// <param name="tenantClient">The token client of one tenant, for requests that name one.</param>
-    /// <param name="isTokenRejected">Which API statuses mean the token was refused (the provider's rule).</param>
-    /// <param name="clientName">The client's name, for logs.</param>
-    /// <param name="headers">Headers to add to every request.</param>
-    /// <param name="allowInsecureHttp">Whether the token may go over plain http to a host other than loopback.</param>
+    /// <param name="client">The live client whose current definition (headers, rejection rule, plain-http rule) and tokens the handler uses.</param>
     /// <param name="logger">The logger.</param>
-    public TokenHandler(
-        ITokenClient client,
-        Func<string, ITokenClient> tenantClient,
-        Func<HttpStatusCode, bool> isTokenRejected,
-        string clientName,
-        IEnumerable<KeyValuePair<string, string>> headers,
-        bool allowInsecureHttp,
-        ILogger logger)
+    public TokenHandler(NamedClient client, ILogger logger)
     {
         _client = client;
-        _tenantClient = tenantClient;
-        _isTokenRejected = isTokenRejected;
-        _clientName = clientName;
-        _headers = headers.ToArray();
-        _allowInsecureHttp = allowInsecureHttp;
         _logger = logger;
     }
+
+    /// <summary>Sends <paramref name="request"/> with the token of <paramref name="tenant"/>.</summary>
+    internal static void SetTenant(HttpRequestMessage request, string tenant) => s_tenants.AddOrUpdate(request, tenant);
 
     /// <summary>
     /// How many redirects this handler follows itself: set when it took redirects over from the primary
@@ -61,19 +45,20 @@ internal sealed class TokenHandler : DelegatingHandler
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var options = request.Options;
-        var origin = options.TryGetValue(s_originOption, out var kept) ? kept
+        var definition = _client.Definition; // the current one: a changed configuration applies to the next request
+        var clientName = definition.Name;
+        var origin = s_origins.TryGetValue(request, out var kept) ? kept
             : request.RequestUri is { IsAbsoluteUri: true } uri ? uri
-            : throw new InvalidOperationException($"Token client '{_clientName}': the request has no absolute URI to send the token to.");
-        if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !_allowInsecureHttp)
+            : throw new InvalidOperationException($"Token client '{clientName}': the request has no absolute URI to send the token to.");
+        if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !definition.AllowInsecureHttp)
         {
             throw new InvalidOperationException(
-                $"Token client '{_clientName}' refuses to send a bearer token over plain {origin.Scheme} to " +
+                $"Token client '{clientName}' refuses to send a bearer token over plain {origin.Scheme} to " +
                 $"{origin.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}: " +
                 "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted.");
         }
 
-        var client = options.TryGetValue(TenantOption, out var tenant) ? _tenantClient(tenant) : _client;
+        ITokenClient client = s_tenants.TryGetValue(request, out var tenant) ? _client.Entry(tenant) : _client;
         var token = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         var (method, content) = (request.Method, request.Content); // a redirect may change both
         var resent = false;
@@ -81,7 +66,7 @@ internal sealed class TokenHandler : DelegatingHandler
         while (true)
         {
             // Each hop carries the token and the configured headers only if it is on the caller's origin.
-            Attach(request, Redirects.SameOrigin(request.RequestUri, origin) ? token : null);
+            Attach(request, definition.Headers, Redirects.SameOrigin(request.RequestUri, origin) ? token : null);
             HttpResponseMessage response;
             try
             {
@@ -92,7 +77,7 @@ internal sealed class TokenHandler : DelegatingHandler
                 // Moved by a redirect (this handler's or the primary handler's): remember where the caller aimed.
                 if (!ReferenceEquals(request.RequestUri, origin))
                 {
-                    options.Set(s_originOption, origin);
+                    s_origins.AddOrUpdate(request, origin);
                 }
             }
 
@@ -105,7 +90,7 @@ internal sealed class TokenHandler : DelegatingHandler
 
             // A rejection from another origin (where a redirect led) is not about our token: it went without it. The
             // response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
-            if (resent || !_isTokenRejected(response.StatusCode) || !Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? request.RequestUri, origin))
+            if (resent || !definition.IsTokenRejected(response.StatusCode) || !Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? request.RequestUri, origin))
             {
                 return response;
             }
@@ -119,7 +104,7 @@ internal sealed class TokenHandler : DelegatingHandler
 
             if (!CanResend(content))
             {
-                Log.CannotResend(_logger, (int)response.StatusCode, method.Method, origin.Host, _clientName);
+                Log.CannotResend(_logger, (int)response.StatusCode, method.Method, origin.Host, clientName);
                 return response;
             }
 
@@ -133,8 +118,8 @@ internal sealed class TokenHandler : DelegatingHandler
                 response.Dispose(); // whether the renewal failed or the request goes again
             }
 
-            Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method.Method, origin.Host, _clientName);
-            Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", _clientName));
+            Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method.Method, origin.Host, clientName);
+            Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", clientName));
 
             // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
             (request.RequestUri, request.Method, request.Content) = (origin, method, content);
@@ -151,9 +136,9 @@ internal sealed class TokenHandler : DelegatingHandler
         _ => false,
     };
 
-    private void Attach(HttpRequestMessage request, AccessToken? token)
+    private static void Attach(HttpRequestMessage request, KeyValuePair<string, string>[] headers, AccessToken? token)
     {
-        foreach (var (name, value) in _headers)
+        foreach (var (name, value) in headers)
         {
             request.Headers.Remove(name);
             if (token is not null)

@@ -44,6 +44,12 @@ internal sealed class SecretRedactor
         _configured = new Secrets(secrets, forms);
     }
 
+    // The same configured secrets (their forms are computed once per client definition), and no issued token yet.
+    private SecretRedactor(Secrets configured) => _configured = configured;
+
+    /// <summary>A redactor for another tenant of the same client: the configured secrets shared, the issued tokens its own.</summary>
+    public SecretRedactor ForAnotherTenant() => new(_configured);
+
     /// <summary>Adds the tokens the server just issued to what is removed; the oldest access tokens are forgotten.</summary>
     public void RememberIssued(string accessToken, string? refreshToken)
     {

@@ -49,6 +49,7 @@ internal sealed class TokenEndpointClient
     public TokenEndpointClient(
         TokenRequestContext context,
         TokenRequestShaper shaper,
+        ResiliencePipeline pipeline,
         IHttpClientFactory httpClientFactory,
         string httpClientName,
         TimeProvider time,
@@ -56,15 +57,12 @@ internal sealed class TokenEndpointClient
     {
         _context = context;
         _shaper = shaper;
+        _pipeline = pipeline;
         _httpClientFactory = httpClientFactory;
         _httpClientName = httpClientName;
         _time = time;
         _logger = logger;
-        _pipeline = BuildPipeline(context, time, logger);
     }
-
-    /// <summary>Ends a failure cooldown at once: the configuration changed, so the next request may fare otherwise.</summary>
-    public void EndCooldown() => _cooldown = null;
 
     /// <summary>Requests a token.</summary>
     /// <param name="renewing">Whether a valid token is still held: then the failure cooldown does not apply, since a
@@ -296,10 +294,10 @@ internal sealed class TokenEndpointClient
         return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
     }
 
-    private static ResiliencePipeline BuildPipeline(TokenRequestContext context, TimeProvider time, ILogger logger)
+    /// <summary>The Polly pipeline of one client definition, shared by its tenants.</summary>
+    internal static ResiliencePipeline BuildPipeline(string clientName, TokenClientOptions options, TimeProvider time, ILogger logger)
     {
-        var options = context.Options;
-        var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = $"TokenClient.{context.ClientName}" };
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = $"TokenClient.{clientName}" };
         builder.AddTimeout(options.TotalTimeout);
         if (options.MaxRetries > 0)
         {
@@ -314,7 +312,7 @@ internal sealed class TokenEndpointClient
                 DelayGenerator = args => new ValueTask<TimeSpan?>((args.Outcome.Exception as TokenRequestException)?.RetryAfter),
                 OnRetry = args =>
                 {
-                    Log.RetryingTokenRequest(logger, context.ClientName, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds,
+                    Log.RetryingTokenRequest(logger, clientName, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds,
                         args.Outcome.Exception is TokenRequestException failure ? failure.Message : "the attempt timed out");
                     return default;
                 },

@@ -1,11 +1,12 @@
 namespace TokenClient.Providers;
 
 /// <summary>Everything a shaper needs to build one token request.</summary>
-internal sealed record TokenRequestContext(string ClientName, TokenClientOptions Options, Uri Endpoint, string? Tenant)
-{
-    /// <summary>Removes this client's secrets from whatever the server sends back before it is quoted.</summary>
-    public SecretRedactor Secrets { get; } = new(Options);
-}
+/// <param name="ClientName">The configured client.</param>
+/// <param name="Options">Its options.</param>
+/// <param name="Endpoint">The token endpoint.</param>
+/// <param name="Tenant">The tenant the token is for, if any.</param>
+/// <param name="Secrets">Removes this client's secrets from whatever the server sends back before it is quoted.</param>
+internal sealed record TokenRequestContext(string ClientName, TokenClientOptions Options, Uri Endpoint, string? Tenant, SecretRedactor Secrets);
 
 /// <summary>A successful token response, as the shaper read it from the wire.</summary>
 /// <param name="AccessToken">The token.</param>

@@ -62,7 +62,7 @@ public class CachingTokenClientTests
                 ? FakeTokenEndpoint.Token($"token-{n}", Lifetime)
                 : FakeTokenEndpoint.Json(HttpStatusCode.ServiceUnavailable, """{"error":"temporarily_unavailable"}""");
         };
-        var client = (CachingTokenClient)services.Client;
+        var client = services.Client.Cache();
         var first = await client.GetTokenAsync();
 
         // 89%: still fresh, no request.
@@ -110,7 +110,7 @@ public class CachingTokenClientTests
                 ? FakeTokenEndpoint.Json(HttpStatusCode.InternalServerError, """{"error":"server_error"}""")
                 : FakeTokenEndpoint.Token($"token-{n}", Lifetime);
         };
-        var client = (CachingTokenClient)services.Client;
+        var client = services.Client.Cache();
         var first = await client.GetTokenAsync();
 
         services.Time.Advance(TimeSpan.FromSeconds(Lifetime * 0.95));

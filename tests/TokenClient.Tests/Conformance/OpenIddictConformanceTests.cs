@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using TokenClient.Caching;
+using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests.Conformance;
 
@@ -34,7 +35,7 @@ public class OpenIddictConformanceTests
         await using var server = await OpenIddictServer.StartAsync(TimeSpan.FromSeconds(5));
         await using var services = Register(server, "Generic");
         var time = (FakeTimeProvider)services.GetRequiredService<TimeProvider>();
-        var client = (CachingTokenClient)services.GetRequiredKeyedService<ITokenClient>("oidc");
+        var client = services.GetRequiredKeyedService<ITokenClient>("oidc").Cache();
 
         var first = await client.GetTokenAsync();
         var lifetime = first.ExpiresAt - time.GetUtcNow();
@@ -74,7 +75,7 @@ public class OpenIddictConformanceTests
             o.Password = OpenIddictServer.Password;
         });
         var time = (FakeTimeProvider)services.GetRequiredService<TimeProvider>();
-        var client = (CachingTokenClient)services.GetRequiredKeyedService<ITokenClient>("oidc");
+        var client = services.GetRequiredKeyedService<ITokenClient>("oidc").Cache();
 
         var first = await client.GetTokenAsync();
         time.Advance((first.ExpiresAt - time.GetUtcNow()) * 0.95);

@@ -102,12 +102,12 @@ public class TokenHandlerTests
     public async Task SendAsync_RequestWithoutAnAbsoluteUri_ThrowsNamingTheClient()
     {
         using var harness = new Harness();
-        using var invoker = new HttpMessageInvoker(new TokenHandler(
-            harness.Services.Client, _ => harness.Services.Client, _ => false, "named", [], allowInsecureHttp: false, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        var client = harness.Services.Provider.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named(TestServices.ClientName);
+        using var invoker = new HttpMessageInvoker(new TokenHandler(client, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
 
         var act = async () => await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri("/relative", UriKind.Relative)), default);
 
-        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be("Token client 'named': the request has no absolute URI to send the token to.");
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be("Token client 'test': the request has no absolute URI to send the token to.");
     }
 
     [Fact]

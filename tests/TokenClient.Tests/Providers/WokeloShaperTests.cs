@@ -39,7 +39,7 @@ public class WokeloShaperTests
     {
         using var services = Wokelo();
         services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, Response($"access-{n}", $"refresh-{n}")));
-        var client = (CachingTokenClient)services.Client;
+        var client = services.Client.Cache();
 
         await client.GetTokenAsync();
         await RenewAsync(services, client);
@@ -61,7 +61,7 @@ public class WokeloShaperTests
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 2
             ? FakeTokenEndpoint.Json(HttpStatusCode.BadRequest, """{"error":"invalid_grant","error_description":"Token is invalid or expired"}""")
             : FakeTokenEndpoint.Json(HttpStatusCode.OK, Response($"access-{n}", $"refresh-{n}")));
-        var client = (CachingTokenClient)services.Client;
+        var client = services.Client.Cache();
 
         await client.GetTokenAsync();
         await RenewAsync(services, client);

@@ -1,0 +1,76 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Polly;
+using TokenClient.Providers;
+
+namespace TokenClient.Clients;
+
+/// <summary>
+/// What one named client is, resolved once from its current options: the provider, the endpoint, the
+/// HTTP client, the API's rejection rule, the headers, the Polly pipeline its tenants share. Built in
+/// exactly one place (<see cref="Build"/>) and replaced whole when the options change.
+/// </summary>
+internal sealed class ClientDefinition
+{
+    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline pipeline)
+    {
+        Name = name;
+        Options = options;
+        Shaper = shaper;
+        Endpoint = endpoint;
+        Pipeline = pipeline;
+        Headers = options.Headers.ToArray();
+        _secrets = new SecretRedactor(options);
+        Identity = new TokenIdentity(shaper.Name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, options.Tenant);
+    }
+
+    private readonly SecretRedactor _secrets;
+
+    public string Name { get; }
+
+    public TokenClientOptions Options { get; }
+
+    public TokenRequestShaper Shaper { get; }
+
+    public Uri Endpoint { get; }
+
+    public ResiliencePipeline Pipeline { get; }
+
+    /// <summary>Headers the handler adds to every API request to the caller's origin.</summary>
+    public KeyValuePair<string, string>[] Headers { get; }
+
+    /// <summary>What defines the tokens this client gets: a token got under another identity is never served for this one.</summary>
+    public TokenIdentity Identity { get; }
+
+    public string HttpClientName => HttpClientNameOf(Name);
+
+    public bool AllowInsecureHttp => Options.AllowInsecureHttp;
+
+    /// <summary>The <see cref="IHttpClientFactory"/> client through which a token client calls its token endpoint.</summary>
+    public static string HttpClientNameOf(string clientName) => $"TokenClient.{clientName}";
+
+    /// <summary>The provider and the endpoint the options name, or null where they name none (the validator says why).</summary>
+    public static (TokenRequestShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options) =>
+        ProviderRegistry.TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? shaper.DefaultEndpoint(options)) : null;
+
+    /// <summary>The definition of validated options.</summary>
+    public static ClientDefinition Build(string name, TokenClientOptions options, TimeProvider time, ILogger logger)
+    {
+        var (shaper, endpoint) = Resolve(options) ?? throw new InvalidOperationException($"Token client '{name}': Provider '{options.Provider}' is not known.");
+        return new ClientDefinition(
+            name,
+            options,
+            shaper,
+            endpoint ?? throw new InvalidOperationException($"Token client '{name}': {shaper.MissingEndpointProblem}"),
+            TokenEndpointClient.BuildPipeline(name, options, time, logger));
+    }
+
+    public bool IsTokenRejected(HttpStatusCode status) => Shaper.IsTokenRejected(status);
+
+    /// <summary>What one tenant's token requests need: the tenant's own, else the configured one.</summary>
+    public TokenRequestContext ContextFor(string? tenant) => new(Name, Options, Endpoint, tenant ?? Options.Tenant, _secrets.ForAnotherTenant());
+}
+
+/// <summary>Everything that changes the token of the client's own tenant; a tenant of its own replaces <see cref="Tenant"/>.</summary>
+internal readonly record struct TokenIdentity(
+    string Provider, Uri Endpoint, string? ClientId, string? Scope, string? Audience, string? Resource, string? Tenant);

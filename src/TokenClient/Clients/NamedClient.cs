@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using TokenClient.Caching;
+using TokenClient.Diagnostics;
+
+namespace TokenClient.Clients;
+
+/// <summary>
+/// One configured client, alive for the container's lifetime: its current definition, the entry of its
+/// own tenant, and the entries of the tenants callers name. It is the handle users hold (the keyed
+/// <see cref="ITokenClient"/>), so every handle follows the current definition.
+/// </summary>
+internal sealed class NamedClient : ITokenClient, IDisposable
+{
+    private readonly object _gate = new();
+    private readonly ConcurrentDictionary<string, TenantEntry> _tenants = new(StringComparer.Ordinal);
+    private volatile ClientDefinition _definition;
+    private volatile TenantEntry _own;
+    private long _generation;
+
+    public NamedClient(ClientDefinition definition, ClientRuntime runtime)
+    {
+        Runtime = runtime;
+        _definition = definition;
+        _own = new TenantEntry(this, tenant: null, definition);
+    }
+
+    public ClientRuntime Runtime { get; }
+
+    public ClientDefinition Definition => _definition;
+
+    /// <summary>Counts the sweeps: an entry remembers the one in which it was last used.</summary>
+    public long Generation => Volatile.Read(ref _generation);
+
+    /// <summary>The tenants with an entry now.</summary>
+    public int TenantCount => _tenants.Count;
+
+    /// <summary>The cache of the client's own tenant, for tests that watch a renewal.</summary>
+    internal CachingTokenClient Cache => _own.Cache;
+
+    public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default) => _own.GetTokenAsync(cancellationToken);
+
+    public void Invalidate(AccessToken rejected) => _own.Invalidate(rejected);
+
+    /// <summary>The entry of a tenant (null: the client's own), created on first use.</summary>
+    public TenantEntry Entry(string? tenant) =>
+        tenant is null ? _own : _tenants.TryGetValue(tenant, out var entry) ? entry : Add(tenant);
+
+    /// <summary>
+    /// Takes a new definition. Where the token's identity is the same, every entry keeps its cached token
+    /// and its next request uses the new definition; where it changed (endpoint, client id, scope, audience,
+    /// resource, tenant, provider), every entry is replaced, so no token of the old identity is served.
+    /// </summary>
+    public void Update(ClientDefinition next)
+    {
+        lock (_gate)
+        {
+            var previous = _definition;
+            _definition = next;
+            if (previous.Identity == next.Identity)
+            {
+                _own.Use(next);
+                foreach (var entry in _tenants.Values)
+                {
+                    entry.Use(next);
+                }
+
+                return;
+            }
+
+            var own = _own;
+            _own = new TenantEntry(this, tenant: null, next);
+            own.Retire();
+            foreach (var (tenant, entry) in _tenants)
+            {
+                _tenants.TryRemove(tenant, out _);
+                entry.Retire();
+            }
+        }
+    }
+
+    /// <summary>Releases the tenants that went unused for a whole sweep and hold no valid token.</summary>
+    public int Sweep(DateTimeOffset now)
+    {
+        var generation = Interlocked.Increment(ref _generation);
+        var released = 0;
+        foreach (var (tenant, entry) in _tenants)
+        {
+            if (entry.IsIdle(generation, now) && _tenants.TryRemove(KeyValuePair.Create(tenant, entry)))
+            {
+                entry.Retire();
+                released++;
+            }
+        }
+
+        return released;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _own.Retire();
+            foreach (var entry in _tenants.Values)
+            {
+                entry.Retire();
+            }
+
+            _tenants.Clear();
+        }
+    }
+
+    private TenantEntry Add(string tenant)
+    {
+        lock (_gate)
+        {
+            if (_tenants.TryGetValue(tenant, out var existing))
+            {
+                return existing;
+            }
+
+            var cap = _definition.Options.MaxTenants;
+            if (_tenants.Count >= cap)
+            {
+                MakeRoom(cap);
+            }
+
+            var entry = new TenantEntry(this, tenant, _definition);
+            _tenants[tenant] = entry;
+            return entry;
+        }
+    }
+
+    // At the cap, the least recently used tenants go, a tenth of the cap at once, so that a stream of new
+    // tenant names costs one sort per many additions, not one per addition.
+    private void MakeRoom(int cap)
+    {
+        var target = Math.Max(0, cap - Math.Max(1, cap / 10));
+        var oldest = _tenants.OrderBy(pair => pair.Value.LastUse).Take(_tenants.Count - target).ToList();
+        foreach (var (tenant, entry) in oldest)
+        {
+            _tenants.TryRemove(tenant, out _);
+            entry.Retire();
+        }
+
+        Log.TenantsEvicted(Runtime.FactoryLogger, _definition.Name, oldest.Count, cap);
+    }
+}

@@ -1,0 +1,77 @@
+using TokenClient.Caching;
+using TokenClient.Providers;
+
+namespace TokenClient.Clients;
+
+/// <summary>
+/// The cache of one tenant of a named client (or of the client's own tenant), and the token requests
+/// behind it. It stays valid across configuration changes that keep the token's identity: its next
+/// request uses the new definition. Once retired (replaced, or released while idle), it hands every
+/// call on to the entry that took its place, so a handle held across the change keeps working.
+/// </summary>
+internal sealed class TenantEntry : ITokenClient
+{
+    private readonly NamedClient _owner;
+    private volatile TokenEndpointClient _endpoint;
+    private volatile bool _retired;
+    private long _lastUse;
+
+    public TenantEntry(NamedClient owner, string? tenant, ClientDefinition definition)
+    {
+        _owner = owner;
+        Tenant = tenant;
+        _endpoint = owner.Runtime.EndpointClient(definition, tenant);
+        _lastUse = owner.Generation;
+        Cache = new CachingTokenClient(definition.Name, (renewing, ct) => _endpoint.RequestTokenAsync(renewing, ct),
+            definition.Options.RefreshRatio, owner.Runtime.Time, owner.Runtime.CacheLogger);
+    }
+
+    /// <summary>The tenant; null for the client's own.</summary>
+    public string? Tenant { get; }
+
+    public CachingTokenClient Cache { get; }
+
+    /// <summary>The sweep in which the entry was last used (see <see cref="NamedClient.Generation"/>).</summary>
+    public long LastUse => Volatile.Read(ref _lastUse);
+
+    public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_retired)
+        {
+            return _owner.Entry(Tenant).GetTokenAsync(cancellationToken);
+        }
+
+        // A plain write, and only once per sweep: the hit path stays a few field reads.
+        var generation = _owner.Generation;
+        if (_lastUse != generation)
+        {
+            Volatile.Write(ref _lastUse, generation);
+        }
+
+        return Cache.GetTokenAsync(cancellationToken);
+    }
+
+    public void Invalidate(AccessToken rejected)
+    {
+        if (_retired)
+        {
+            _owner.Entry(Tenant).Invalidate(rejected);
+            return;
+        }
+
+        Cache.Invalidate(rejected);
+    }
+
+    /// <summary>The next token request uses this definition (same token identity): new credentials, settings and pipeline; no cooldown.</summary>
+    public void Use(ClientDefinition definition) => _endpoint = _owner.Runtime.EndpointClient(definition, Tenant);
+
+    /// <summary>Whether the entry went unused for a whole sweep and holds no token that is still valid.</summary>
+    public bool IsIdle(long generation, DateTimeOffset now) => LastUse < generation - 1 && !(Cache.ExpiresAt > now);
+
+    /// <summary>Stops the entry's timer; later calls go to whichever entry the owner holds for the tenant.</summary>
+    public void Retire()
+    {
+        _retired = true;
+        Cache.Dispose();
+    }
+}

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using TokenClient.DependencyInjection;
+using TokenClient.Diagnostics;
+
+namespace TokenClient.Clients;
+
+/// <summary>
+/// Owns the live clients: one <see cref="NamedClient"/> per name, built on first use from the current
+/// options and updated whenever they change; a timer releases the tenants that went idle.
+/// </summary>
+internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
+{
+    /// <summary>How often idle tenants are looked for; a tenant is released one to two sweeps after its last use, once its token expired.</summary>
+    internal static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
+
+    private readonly IOptionsFactory<TokenClientOptions> _options;
+    private readonly TokenClientRegistry _registry;
+    private readonly ClientRuntime _runtime;
+    private readonly ConcurrentDictionary<string, NamedClient> _clients = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private readonly List<IDisposable> _subscriptions = [];
+    private readonly ITimer _sweeper;
+
+    public TokenClientFactory(
+        IOptionsFactory<TokenClientOptions> options,
+        IEnumerable<IOptionsChangeTokenSource<TokenClientOptions>> changes,
+        IOptions<TokenClientRegistry> registry,
+        IHttpClientFactory httpClientFactory,
+        TimeProvider? time = null,
+        ILoggerFactory? loggerFactory = null)
+    {
+        _options = options;
+        _registry = registry.Value;
+        _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
+
+        // The options' own change sources, watched here rather than through IOptionsMonitor: a reload that
+        // fails validation must leave the last valid definition running, not throw.
+        foreach (var source in changes)
+        {
+            _subscriptions.Add(ChangeToken.OnChange(source.GetChangeToken, Reload, source.Name));
+        }
+
+        // The timer must not carry the execution context (scopes, activities) of whoever resolved the factory.
+        var suppress = !ExecutionContext.IsFlowSuppressed();
+        var flow = suppress ? ExecutionContext.SuppressFlow() : default;
+        try
+        {
+            _sweeper = _runtime.Time.CreateTimer(static state => ((TokenClientFactory)state!).Sweep(), this, SweepInterval, SweepInterval);
+        }
+        finally
+        {
+            if (suppress)
+            {
+                flow.Undo();
+            }
+        }
+    }
+
+    public ITokenClient GetClient(string name) => Named(name);
+
+    public ITokenClient GetClient(string name, string tenant)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        return Named(name).Entry(tenant);
+    }
+
+    /// <summary>The live client of that name, built on first use.</summary>
+    internal NamedClient Named(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return _clients.TryGetValue(name, out var client) ? client : Create(name);
+    }
+
+    public void Dispose()
+    {
+        _sweeper.Dispose();
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.Dispose();
+        }
+
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+    }
+
+    /// <summary>Releases idle tenants of every client; the timer calls it, and tests may.</summary>
+    internal void Sweep()
+    {
+        var now = _runtime.Time.GetUtcNow();
+        foreach (var client in _clients.Values)
+        {
+            var released = client.Sweep(now);
+            if (released > 0)
+            {
+                Log.TenantsReleased(_runtime.FactoryLogger, client.Definition.Name, released, client.TenantCount);
+            }
+        }
+    }
+
+    private NamedClient Create(string name)
+    {
+        if (!_registry.Contains(name))
+        {
+            throw new InvalidOperationException(
+                $"No token client named '{name}' is registered; register it with services.AddTokenClient(\"{name}\", ...). Registered: {_registry.Describe()}.");
+        }
+
+        lock (_gate)
+        {
+            if (_clients.TryGetValue(name, out var existing))
+            {
+                return existing;
+            }
+
+            var client = new NamedClient(Define(name), _runtime); // throws OptionsValidationException naming the key
+            _clients[name] = client;
+            return client;
+        }
+    }
+
+    private ClientDefinition Define(string name) => ClientDefinition.Build(name, _options.Create(name), _runtime.Time, _runtime.EndpointLogger);
+
+    private void Reload(string? name)
+    {
+        // A client not used yet is built from the options of the day it is first used.
+        if (name is null || !_clients.TryGetValue(name, out var client))
+        {
+            return;
+        }
+
+        try
+        {
+            client.Update(Define(name));
+            Log.ConfigurationApplied(_runtime.FactoryLogger, name);
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+        {
+            var problems = ex is OptionsValidationException invalid ? string.Join(" ", invalid.Failures) : ex.Message;
+            Log.ConfigurationRejected(_runtime.FactoryLogger, name, problems);
+        }
+    }
+}
