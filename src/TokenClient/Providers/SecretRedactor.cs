@@ -22,8 +22,12 @@ internal sealed class SecretRedactor
     private const int IssuedTokensKept = 2;
 
     private readonly Secrets _configured;
-    private volatile Secrets _issued = Secrets.None;
     private string[] _recentAccessTokens = [];
+    private string? _refreshToken;
+
+    // The forms of the issued tokens, computed when first needed (a failure to quote): a tenant's entry
+    // holds just the tokens until then.
+    private volatile Secrets? _issued;
 
     public SecretRedactor(TokenClientOptions options)
     {
@@ -54,14 +58,28 @@ internal sealed class SecretRedactor
     public void RememberIssued(string accessToken, string? refreshToken)
     {
         _recentAccessTokens = [accessToken, .. _recentAccessTokens.Take(IssuedTokensKept - 1)];
-        var secrets = new List<string>();
-        var forms = new List<string>();
-        foreach (var token in _recentAccessTokens.Append(refreshToken))
-        {
-            Add(token, secrets, forms);
-        }
+        _refreshToken = refreshToken;
+        _issued = null;
+    }
 
-        _issued = new Secrets(secrets, forms);
+    private Secrets Issued
+    {
+        get
+        {
+            if (_issued is { } issued)
+            {
+                return issued;
+            }
+
+            var secrets = new List<string>();
+            var forms = new List<string>();
+            foreach (var token in _recentAccessTokens.Append(_refreshToken))
+            {
+                Add(token, secrets, forms);
+            }
+
+            return _issued = new Secrets(secrets, forms);
+        }
     }
 
     /// <summary>
@@ -77,7 +95,7 @@ internal sealed class SecretRedactor
 
     private string ReplaceKnownForms(string text)
     {
-        foreach (var secrets in new[] { _configured, _issued })
+        foreach (var secrets in new[] { _configured, Issued })
         {
             foreach (var form in secrets.Forms)
             {
@@ -113,7 +131,8 @@ internal sealed class SecretRedactor
             round = next;
         }
 
-        return views.Any(view => _configured.Contain(view) || _issued.Contain(view));
+        var issued = Issued;
+        return views.Any(view => _configured.Contain(view) || issued.Contain(view));
     }
 
     private static void Add(string? secret, List<string> secrets, List<string> forms)
@@ -232,8 +251,6 @@ internal sealed class SecretRedactor
     /// <summary>Some secrets, and every form of them that is replaced, longest first so that no shorter form splits a longer one.</summary>
     private sealed class Secrets(List<string> raw, List<string> forms)
     {
-        public static readonly Secrets None = new([], []);
-
         public IReadOnlyList<string> Raw { get; } = raw;
 
         public IReadOnlyList<string> Forms { get; } = forms.Where(f => f.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).OrderByDescending(f => f.Length).ToArray();
