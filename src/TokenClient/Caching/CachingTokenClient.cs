@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using TokenClient.Diagnostics;
-using TokenClient.Providers;
 
 namespace TokenClient.Caching;
 

@@ -1,6 +1,6 @@
-using System.Net;
 using Microsoft.Extensions.Logging;
 using Polly;
+using TokenClient.Http;
 using TokenClient.Providers;
 
 namespace TokenClient.Clients;
@@ -19,7 +19,7 @@ internal sealed class ClientDefinition
         Shaper = shaper;
         Endpoint = endpoint;
         Pipeline = pipeline;
-        Headers = options.Headers.ToArray();
+        Policy = new HandlerPolicy(name, options.Headers.ToArray(), options.AllowInsecureHttp, shaper.IsTokenRejected);
         _secrets = new SecretRedactor(options);
         Identity = new TokenIdentity(shaper.Name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, options.Tenant);
     }
@@ -36,15 +36,13 @@ internal sealed class ClientDefinition
 
     public ResiliencePipeline Pipeline { get; }
 
-    /// <summary>Headers the handler adds to every API request to the caller's origin.</summary>
-    public KeyValuePair<string, string>[] Headers { get; }
+    /// <summary>What the API handler applies: headers, the API's rejection rule, the plain-http rule.</summary>
+    public HandlerPolicy Policy { get; }
 
     /// <summary>What defines the tokens this client gets: a token got under another identity is never served for this one.</summary>
     public TokenIdentity Identity { get; }
 
     public string HttpClientName => HttpClientNameOf(Name);
-
-    public bool AllowInsecureHttp => Options.AllowInsecureHttp;
 
     /// <summary>The <see cref="IHttpClientFactory"/> client through which a token client calls its token endpoint.</summary>
     public static string HttpClientNameOf(string clientName) => $"TokenClient.{clientName}";
@@ -64,8 +62,6 @@ internal sealed class ClientDefinition
             endpoint ?? throw new InvalidOperationException($"Token client '{name}': {shaper.MissingEndpointProblem}"),
             TokenEndpointClient.BuildPipeline(name, options, time, logger));
     }
-
-    public bool IsTokenRejected(HttpStatusCode status) => Shaper.IsTokenRejected(status);
 
     /// <summary>What one tenant's token requests need: the tenant's own, else the configured one.</summary>
     public TokenRequestContext ContextFor(string? tenant) => new(Name, Options, Endpoint, tenant ?? Options.Tenant, _secrets.ForAnotherTenant());

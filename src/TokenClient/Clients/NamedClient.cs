@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
+using TokenClient.Http;
 
 namespace TokenClient.Clients;
 
@@ -9,7 +10,7 @@ namespace TokenClient.Clients;
 /// own tenant, and the entries of the tenants callers name. It is the handle users hold (the keyed
 /// <see cref="ITokenClient"/>), so every handle follows the current definition.
 /// </summary>
-internal sealed class NamedClient : ITokenClient, IDisposable
+internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 {
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, TenantEntry> _tenants = new(StringComparer.Ordinal);
@@ -28,6 +29,8 @@ internal sealed class NamedClient : ITokenClient, IDisposable
 
     public ClientDefinition Definition => _definition;
 
+    public HandlerPolicy Policy => _definition.Policy;
+
     /// <summary>Counts the sweeps: an entry remembers the one in which it was last used.</summary>
     public long Generation => Volatile.Read(ref _generation);
 
@@ -40,6 +43,8 @@ internal sealed class NamedClient : ITokenClient, IDisposable
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default) => _own.GetTokenAsync(cancellationToken);
 
     public void Invalidate(AccessToken rejected) => _own.Invalidate(rejected);
+
+    public ITokenClient For(string? tenant) => Entry(tenant);
 
     /// <summary>The entry of a tenant (null: the client's own), created on first use.</summary>
     public TenantEntry Entry(string? tenant) =>

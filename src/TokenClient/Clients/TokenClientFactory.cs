@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using TokenClient.DependencyInjection;
 using TokenClient.Diagnostics;
 
 namespace TokenClient.Clients;

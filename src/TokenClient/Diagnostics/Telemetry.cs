@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
-using TokenClient.Providers;
 
 namespace TokenClient.Diagnostics;
 
@@ -30,16 +28,4 @@ internal static class Telemetry
     /// <summary>API requests the handler resent with a new token after the API rejected the first.</summary>
     public static Counter<long> Resends { get; } = Meter.CreateCounter<long>(
         "tokenclient.handler.resends", "{request}", "API requests resent once with a new token after the API rejected the token.");
-
-    /// <summary>
-    /// The <c>error.type</c> of a failure: a known error code, else <c>_OTHER</c> for an unknown one; with
-    /// no code, the HTTP status (100 to 599); with no status, the type name of the underlying exception.
-    /// </summary>
-    public static string ErrorType(TokenRequestException failure) => failure switch
-    {
-        { Error: { } code } => OAuthErrors.IsKnown(code) ? code : "_OTHER",
-        { StatusCode: { } status } when (int)status is >= 100 and <= 599 => ((int)status).ToString(CultureInfo.InvariantCulture),
-        { StatusCode: not null } => "_OTHER",
-        _ => (failure.InnerException ?? failure).GetType().Name,
-    };
 }

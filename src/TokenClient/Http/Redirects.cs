@@ -54,6 +54,11 @@ internal static class Redirects
 
     private static readonly ConditionalWeakTable<HttpMessageHandler, StrongBox<int>> s_turnedOff = new();
 
+    /// <summary>Whether the status is one of the redirects that are followed.</summary>
+    public static bool IsRedirect(HttpStatusCode status) =>
+        status is HttpStatusCode.MultipleChoices or HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
+            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
+
     /// <summary>
     /// If the response is a redirect to follow, points the request at its target (a GET without content
     /// where the status asks for it) and returns true; otherwise leaves the request as it is.
@@ -61,8 +66,7 @@ internal static class Redirects
     public static bool TryFollow(HttpRequestMessage request, HttpResponseMessage response)
     {
         var status = response.StatusCode;
-        if (status is not (HttpStatusCode.MultipleChoices or HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
-            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect)
+        if (!IsRedirect(status)
             || response.Headers.Location is not { } location
             || request.RequestUri is not { } from)
         {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
-using TokenClient.Clients;
 using TokenClient.Diagnostics;
 
 namespace TokenClient.Http;
@@ -15,27 +14,20 @@ namespace TokenClient.Http;
 /// </summary>
 internal sealed class TokenHandler : DelegatingHandler
 {
-    // Per-request state kept beside the request rather than in request.Options, whose dictionary would be
-    // created on every request just to find that it names no tenant.
-    private static readonly ConditionalWeakTable<HttpRequestMessage, string> s_tenants = new();
-
     // The URI the caller addressed, kept once a redirect has moved the request elsewhere: a handler
     // above this one that sends the same message again (a retry) must not make the target its origin.
     private static readonly ConditionalWeakTable<HttpRequestMessage, Uri> s_origins = new();
 
-    private readonly NamedClient _client;
+    private readonly ITokenSource _source;
     private readonly ILogger _logger;
 
-    /// <param name="client">The live client whose current definition (headers, rejection rule, plain-http rule) and tokens the handler uses.</param>
+    /// <param name="source">The client whose current policy and tokens the handler uses.</param>
     /// <param name="logger">The logger.</param>
-    public TokenHandler(NamedClient client, ILogger logger)
+    public TokenHandler(ITokenSource source, ILogger logger)
     {
-        _client = client;
+        _source = source;
         _logger = logger;
     }
-
-    /// <summary>Sends <paramref name="request"/> with the token of <paramref name="tenant"/>.</summary>
-    internal static void SetTenant(HttpRequestMessage request, string tenant) => s_tenants.AddOrUpdate(request, tenant);
 
     /// <summary>
     /// How many redirects this handler follows itself: set when it took redirects over from the primary
@@ -43,88 +35,38 @@ internal sealed class TokenHandler : DelegatingHandler
     /// </summary>
     internal int MaxRedirects { get; set; }
 
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    // The common case (a cached token, an answer that is neither a redirect nor a rejection) allocates
+    // nothing of its own: the inner handler's task is returned as it is.
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var definition = _client.Definition; // the current one: a changed configuration applies to the next request
-        var clientName = definition.Name;
+        var policy = _source.Policy; // the current one: a changed configuration applies to the next request
         var origin = s_origins.TryGetValue(request, out var kept) ? kept
             : request.RequestUri is { IsAbsoluteUri: true } uri ? uri
-            : throw new InvalidOperationException($"Token client '{clientName}': the request has no absolute URI to send the token to.");
-        if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !definition.AllowInsecureHttp)
+            : throw new InvalidOperationException($"Token client '{policy.ClientName}': the request has no absolute URI to send the token to.");
+        if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !policy.AllowInsecureHttp)
         {
             throw new InvalidOperationException(
-                $"Token client '{clientName}' refuses to send a bearer token over plain {origin.Scheme} to " +
+                $"Token client '{policy.ClientName}' refuses to send a bearer token over plain {origin.Scheme} to " +
                 $"{origin.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}: " +
                 "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted.");
         }
 
-        ITokenClient client = s_tenants.TryGetValue(request, out var tenant) ? _client.Entry(tenant) : _client;
-        var token = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        var (method, content) = (request.Method, request.Content); // a redirect may change both
-        var resent = false;
-        var redirects = 0;
-        while (true)
+        var exchange = new Exchange(request, policy, origin, _source.For(HttpRequestMessageTokenExtensions.TenantOf(request)));
+        var pending = exchange.Client.GetTokenAsync(cancellationToken);
+        if (!pending.IsCompletedSuccessfully)
         {
-            // Each hop carries the token and the configured headers only if it is on the caller's origin.
-            Attach(request, definition.Headers, Redirects.SameOrigin(request.RequestUri, origin) ? token : null);
-            HttpResponseMessage response;
-            try
-            {
-                response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                // Moved by a redirect (this handler's or the primary handler's): remember where the caller aimed.
-                if (!ReferenceEquals(request.RequestUri, origin))
-                {
-                    s_origins.AddOrUpdate(request, origin);
-                }
-            }
-
-            if (redirects < MaxRedirects && Redirects.TryFollow(request, response))
-            {
-                redirects++;
-                response.Dispose();
-                continue; // the next send keeps the origin with the request
-            }
-
-            // A rejection from another origin (where a redirect led) is not about our token: it went without it. The
-            // response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
-            if (resent || !definition.IsTokenRejected(response.StatusCode) || !Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? request.RequestUri, origin))
-            {
-                return response;
-            }
-
-            // A redirect that turned the request into a GET (303, or 301/302 after a POST) says the server
-            // took the original request: sending it again could do its work twice.
-            if (request.Method != method)
-            {
-                return response;
-            }
-
-            if (!CanResend(content))
-            {
-                Log.CannotResend(_logger, (int)response.StatusCode, method.Method, origin.Host, clientName);
-                return response;
-            }
-
-            try
-            {
-                client.Invalidate(token);
-                token = await client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                response.Dispose(); // whether the renewal failed or the request goes again
-            }
-
-            Log.ResendingWithNewToken(_logger, (int)response.StatusCode, method.Method, origin.Host, clientName);
-            Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", clientName));
-
-            // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
-            (request.RequestUri, request.Method, request.Content) = (origin, method, content);
-            (resent, redirects) = (true, 0);
+            return AfterTokenAsync(exchange, pending, cancellationToken);
         }
+
+        exchange.Token = pending.Result;
+        var sending = Send(exchange, cancellationToken);
+        if (sending.IsCompletedSuccessfully && IsFinal(exchange, sending.Result))
+        {
+            KeepOrigin(exchange);
+            return sending;
+        }
+
+        return FinishAsync(exchange, sending, cancellationToken);
     }
 
     /// <summary>Content that produces the same bytes when it is serialized again: none, or buffered in memory.</summary>
@@ -135,6 +77,15 @@ internal sealed class TokenHandler : DelegatingHandler
         MultipartContent multipart => multipart.All(CanResend),
         _ => false,
     };
+
+    // Moved by a redirect (this handler's or the primary handler's): remember where the caller aimed.
+    private static void KeepOrigin(in Exchange exchange)
+    {
+        if (!ReferenceEquals(exchange.Request.RequestUri, exchange.Origin))
+        {
+            s_origins.AddOrUpdate(exchange.Request, exchange.Origin);
+        }
+    }
 
     private static void Attach(HttpRequestMessage request, KeyValuePair<string, string>[] headers, AccessToken? token)
     {
@@ -148,5 +99,107 @@ internal sealed class TokenHandler : DelegatingHandler
         }
 
         request.Headers.Authorization = token?.AuthorizationHeader;
+    }
+
+    // Whether the answer goes back to the caller as it is: not a redirect this handler follows, not a
+    // rejection of our token by the caller's origin.
+    private bool IsFinal(in Exchange exchange, HttpResponseMessage response) =>
+        !(MaxRedirects > 0 && Redirects.IsRedirect(response.StatusCode))
+        && !(exchange.Policy.IsTokenRejected(response.StatusCode) && FromOrigin(exchange, response));
+
+    // The response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
+    private static bool FromOrigin(in Exchange exchange, HttpResponseMessage response) =>
+        Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? exchange.Request.RequestUri, exchange.Origin);
+
+    // Each hop carries the token and the configured headers only if it is on the caller's origin.
+    private Task<HttpResponseMessage> Send(in Exchange exchange, CancellationToken cancellationToken)
+    {
+        var request = exchange.Request;
+        Attach(request, exchange.Policy.Headers, Redirects.SameOrigin(request.RequestUri, exchange.Origin) ? exchange.Token : null);
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> AfterTokenAsync(Exchange exchange, ValueTask<AccessToken> pending, CancellationToken cancellationToken)
+    {
+        exchange.Token = await pending.ConfigureAwait(false);
+        return await FinishAsync(exchange, Send(exchange, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    // Redirects this handler follows, and the one resend after a rejection.
+    private async Task<HttpResponseMessage> FinishAsync(Exchange exchange, Task<HttpResponseMessage> sending, CancellationToken cancellationToken)
+    {
+        var request = exchange.Request;
+        var resent = false;
+        var redirects = 0;
+        while (true)
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await sending.ConfigureAwait(false);
+            }
+            finally
+            {
+                KeepOrigin(exchange);
+            }
+
+            if (redirects < MaxRedirects && Redirects.TryFollow(request, response))
+            {
+                redirects++;
+                response.Dispose();
+                sending = Send(exchange, cancellationToken);
+                continue;
+            }
+
+            // A rejection from another origin (where a redirect led) is not about our token: it went without it.
+            if (resent || !exchange.Policy.IsTokenRejected(response.StatusCode) || !FromOrigin(exchange, response))
+            {
+                return response;
+            }
+
+            // A redirect that turned the request into a GET (303, or 301/302 after a POST) says the server
+            // took the original request: sending it again could do its work twice.
+            if (request.Method != exchange.Method)
+            {
+                return response;
+            }
+
+            var clientName = exchange.Policy.ClientName;
+            if (!CanResend(exchange.Content))
+            {
+                Log.CannotResend(_logger, (int)response.StatusCode, exchange.Method.Method, exchange.Origin.Host, clientName);
+                return response;
+            }
+
+            try
+            {
+                exchange.Client.Invalidate(exchange.Token!);
+                exchange.Token = await exchange.Client.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                response.Dispose(); // whether the renewal failed or the request goes again
+            }
+
+            Log.ResendingWithNewToken(_logger, (int)response.StatusCode, exchange.Method.Method, exchange.Origin.Host, clientName);
+            Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", clientName));
+
+            // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
+            (request.RequestUri, request.Method, request.Content) = (exchange.Origin, exchange.Method, exchange.Content);
+            (resent, redirects) = (true, 0);
+            sending = Send(exchange, cancellationToken);
+        }
+    }
+
+    /// <summary>One request as the caller made it, and the token it goes with.</summary>
+    private struct Exchange(HttpRequestMessage request, HandlerPolicy policy, Uri origin, ITokenClient client)
+    {
+        public readonly HttpRequestMessage Request = request;
+        public readonly HandlerPolicy Policy = policy;
+        public readonly Uri Origin = origin;
+        public readonly ITokenClient Client = client;
+        public readonly HttpMethod Method = request.Method; // a redirect may change both
+        public readonly HttpContent? Content = request.Content;
+        public AccessToken? Token;
     }
 }

@@ -6,17 +6,11 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using TokenClient.Caching;
 using TokenClient.Diagnostics;
 using TokenClient.Http;
 
 namespace TokenClient.Providers;
-
-/// <summary>A token issued by the endpoint and when its response arrived, from which its renewal point is measured.</summary>
-internal readonly record struct IssuedToken(AccessToken Token, DateTimeOffset ReceivedAt, string? RefreshToken)
-{
-    // The generated ToString would print the refresh token.
-    public override string ToString() => $"{Token}, received {ReceivedAt:O}";
-}
 
 /// <summary>
 /// The call to one token endpoint: the shaper builds the request, the client configured through
@@ -121,7 +115,7 @@ internal sealed class TokenEndpointClient
     // One measurement and one span outcome per acquisition, error.type from a bounded set (Telemetry.ErrorType).
     private void Record(Activity? activity, long started, TokenRequestException? failure)
     {
-        var errorType = failure is null ? null : Telemetry.ErrorType(failure);
+        var errorType = failure is null ? null : ErrorType.Of(failure);
         var tags = new TagList
         {
             { "tokenclient.client", _context.ClientName },

@@ -1,4 +1,4 @@
-namespace TokenClient.DependencyInjection;
+namespace TokenClient.Clients;
 
 /// <summary>The names registered with <c>AddTokenClient</c>, so that an unknown name fails with a clear message.</summary>
 internal sealed class TokenClientRegistry

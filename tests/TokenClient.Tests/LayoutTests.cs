@@ -1,0 +1,73 @@
+using System.Text.RegularExpressions;
+
+namespace TokenClient.Tests;
+
+/// <summary>The library's folders depend on each other in one direction only, and its root (the public types) on none of them.</summary>
+public partial class LayoutTests
+{
+    [Fact]
+    public void Folders_ImportEachOther_WithoutACycle()
+    {
+        var graph = FolderDependencies();
+
+        graph.Should().ContainKey("Http").And.ContainKey("Clients"); // the scan found the folders
+        graph[""].Should().BeEmpty("the public types at the root use no internal folder");
+        foreach (var folder in graph.Keys)
+        {
+            Reaches(graph, folder, folder, []).Should().BeFalse($"'{folder}' must not import a folder that imports it back: {Describe(graph)}");
+        }
+    }
+
+    private static Dictionary<string, HashSet<string>> FolderDependencies()
+    {
+        var src = Path.Combine(RepositoryRoot(), "src", "TokenClient");
+        var graph = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            var relative = Path.GetRelativePath(src, file);
+            var folder = relative.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) ? relative.Split(Path.DirectorySeparatorChar)[0] : "";
+            var uses = graph.TryGetValue(folder, out var set) ? set : graph[folder] = new HashSet<string>(StringComparer.Ordinal);
+            foreach (Match match in Reference().Matches(File.ReadAllText(file)))
+            {
+                var target = match.Groups[1].Value;
+                if (target != folder && Directory.Exists(Path.Combine(src, target)))
+                {
+                    uses.Add(target);
+                }
+            }
+        }
+
+        return graph;
+    }
+
+    private static bool Reaches(Dictionary<string, HashSet<string>> graph, string from, string target, HashSet<string> seen)
+    {
+        foreach (var next in graph.GetValueOrDefault(from) ?? [])
+        {
+            if (next == target || (seen.Add(next) && Reaches(graph, next, target, seen)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string Describe(Dictionary<string, HashSet<string>> graph) =>
+        string.Join("; ", graph.Select(p => $"{(p.Key.Length == 0 ? "root" : p.Key)} -> {string.Join(", ", p.Value.Order(StringComparer.Ordinal))}"));
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TokenClient.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("TokenClient.sln not found above the test's folder.");
+    }
+
+    // "using TokenClient.Http;" or a qualified "TokenClient.Http.TokenHandler".
+    [GeneratedRegex(@"\bTokenClient\.([A-Z][A-Za-z]+)\b[;.]")]
+    private static partial Regex Reference();
+}
