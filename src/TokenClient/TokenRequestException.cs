@@ -44,7 +44,4 @@ public class TokenRequestException : Exception
 
     /// <summary>Worth retrying later: 408, 429, 5xx, a timeout or a network failure.</summary>
     public bool IsTransient { get; }
-
-    // The server's Retry-After, as a delay from when the response arrived; the retry strategy honours it.
-    internal TimeSpan? RetryAfter { get; set; }
 }

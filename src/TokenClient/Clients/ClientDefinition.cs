@@ -12,7 +12,7 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class ClientDefinition
 {
-    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline pipeline)
+    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline<Attempt> pipeline)
     {
         Name = name;
         Options = options;
@@ -34,7 +34,7 @@ internal sealed class ClientDefinition
 
     public Uri Endpoint { get; }
 
-    public ResiliencePipeline Pipeline { get; }
+    public ResiliencePipeline<Attempt> Pipeline { get; }
 
     /// <summary>What the API handler applies: headers, the API's rejection rule, the plain-http rule.</summary>
     public HandlerPolicy Policy { get; }
@@ -60,7 +60,7 @@ internal sealed class ClientDefinition
             options,
             shaper,
             endpoint ?? throw new InvalidOperationException($"Token client '{name}': {shaper.MissingEndpointProblem}"),
-            TokenEndpointClient.BuildPipeline(name, options, time, logger));
+            TokenRequestPipeline.Build(name, options, time, logger));
     }
 
     /// <summary>What one tenant's token requests need: the tenant's own, else the configured one.</summary>

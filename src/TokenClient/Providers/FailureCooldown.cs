@@ -1,0 +1,48 @@
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+using TokenClient.Diagnostics;
+
+namespace TokenClient.Providers;
+
+/// <summary>
+/// After a permanent failure, the same failure reported at once for a while instead of a new request:
+/// a fleet with a wrong secret must not hammer the provider. Never for a renewal while a valid token is
+/// held, and never longer than a tenth of the last token's lifetime.
+/// </summary>
+internal sealed class FailureCooldown(string clientName, TimeSpan configured, TimeProvider time, ILogger logger)
+{
+    // The cooldown is at most the last token's lifetime divided by this.
+    internal const int LifetimeFraction = 10;
+
+    private volatile Failure? _failure;
+
+    // Written by the one acquisition under way.
+    private TimeSpan? _lastLifetime;
+
+    /// <summary>Throws the failure being repeated, unless the request renews a token that is still valid.</summary>
+    public void ThrowIfCooling(bool renewing)
+    {
+        if (!renewing && _failure is { } failure && time.GetUtcNow() < failure.Until)
+        {
+            Log.FailureRepeated(logger, clientName, failure.Until);
+            ExceptionDispatchInfo.Throw(failure.Exception);
+        }
+    }
+
+    public void Succeeded(TimeSpan lifetime)
+    {
+        _failure = null;
+        _lastLifetime = lifetime;
+    }
+
+    public void Failed(TokenRequestException failure)
+    {
+        var length = _lastLifetime is { } lifetime && lifetime / LifetimeFraction < configured ? lifetime / LifetimeFraction : configured;
+        if (!failure.IsTransient && length > TimeSpan.Zero)
+        {
+            _failure = new Failure(failure, time.GetUtcNow() + length);
+        }
+    }
+
+    private sealed record Failure(TokenRequestException Exception, DateTimeOffset Until);
+}

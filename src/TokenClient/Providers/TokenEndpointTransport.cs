@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Http.Headers;
+using TokenClient.Http;
+
+namespace TokenClient.Providers;
+
+/// <summary>What the token endpoint answered to one attempt.</summary>
+internal readonly record struct Answer(HttpStatusCode Status, RetryConditionHeaderValue? RetryAfter, byte[] Body, DateTimeOffset ReceivedAt)
+{
+    // Retry-After in either form (RFC 9110 10.2.3): seconds, or an HTTP date measured against our clock.
+    public TimeSpan? RetryDelay => RetryAfter is null ? null
+        : (RetryAfter.Delta ?? (RetryAfter.Date - ReceivedAt) ?? TimeSpan.Zero) is var delay && delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
+}
+
+/// <summary>
+/// The transport part of one attempt: send through the <see cref="IHttpClientFactory"/> client, refuse
+/// redirects, read the body within its limit. Every transport failure, whether before the headers or in
+/// the middle of the body, becomes a <see cref="TokenRequestException"/> here.
+/// </summary>
+internal sealed class TokenEndpointTransport(TokenRequestContext context, IHttpClientFactory httpClientFactory, string httpClientName, TimeProvider time)
+{
+    public async Task<Answer> FetchAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var http = httpClientFactory.CreateClient(httpClientName);
+        var headersReceived = false;
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            headersReceived = true;
+            RefuseRedirect(response);
+
+            // The lifetime counts from the response's arrival, not from the server's clock.
+            var receivedAt = time.GetUtcNow();
+            var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+            return new Answer(response.StatusCode, response.Headers.RetryAfter, body, receivedAt);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            throw TokenErrors.Unreachable(context, ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw TokenErrors.TimedOut(context, ex, headersReceived ? null : http.Timeout);
+        }
+    }
+
+    // A token request never follows a redirect: it would re-send the credentials, and accept a token, from
+    // wherever the server points. The primary handler is told not to follow them (RedirectsOff); a
+    // handler that follows them all the same is caught by the URI its response answers.
+    private void RefuseRedirect(HttpResponseMessage response)
+    {
+        if ((int)response.StatusCode is >= 300 and <= 399)
+        {
+            var target = response.Headers.Location is { } location && Uri.TryCreate(context.Endpoint, location, out var resolved) ? resolved : null;
+            throw TokenErrors.Redirected(context, response.StatusCode, target);
+        }
+
+        if (response.RequestMessage?.RequestUri is { } answered && !Redirects.SameOrigin(answered, context.Endpoint))
+        {
+            throw TokenErrors.Redirected(context, response.StatusCode, answered);
+        }
+    }
+
+    private async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var limit = context.Options.MaxResponseSize;
+        if (response.Content.Headers.ContentLength > limit)
+        {
+            throw TokenErrors.TooLarge(context, response.StatusCode, limit);
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw TokenErrors.TooLarge(context, response.StatusCode, limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
+    }
+}

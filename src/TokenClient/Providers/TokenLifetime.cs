@@ -1,0 +1,19 @@
+namespace TokenClient.Providers;
+
+/// <summary>When a token expires, from what the response said of it.</summary>
+internal static class TokenLifetime
+{
+    // expires_in first; else the JWT's exp, unless the server's clock puts it in our past or too near (under the
+    // minimum lifetime) to trust; else the configured default.
+    public static DateTimeOffset ExpiresAt(TokenResponse parsed, DateTimeOffset receivedAt, TokenClientOptions options)
+    {
+        if (parsed.Lifetime is { } lifetime)
+        {
+            return receivedAt + lifetime;
+        }
+
+        return JwtExpiry.TryRead(parsed.AccessToken) is { } exp && exp - receivedAt >= OAuthResponseReader.MinLifetime
+            ? (exp - receivedAt > OAuthResponseReader.MaxLifetime ? receivedAt + OAuthResponseReader.MaxLifetime : exp)
+            : receivedAt + options.DefaultLifetime;
+    }
+}
