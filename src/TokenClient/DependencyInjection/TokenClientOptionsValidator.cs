@@ -64,17 +64,6 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         }
     }
 
-    private static IEnumerable<(string Key, string? Value)> OptionalKeys(TokenClientOptions o) =>
-    [
-        (nameof(o.Scope), o.Scope),
-        (nameof(o.Audience), o.Audience),
-        (nameof(o.Resource), o.Resource),
-        (nameof(o.Tenant), o.Tenant),
-        (nameof(o.Domain), o.Domain),
-        (nameof(o.Username), o.Username),
-        (nameof(o.Password), o.Password),
-    ];
-
     private static IEnumerable<string> Problems(TokenClientOptions options)
     {
         if (ClientDefinition.Resolve(options) is not var (shaper, resolved))
@@ -134,11 +123,11 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
             yield return $"Headers cannot set '{header}': the handler sets Authorization itself.";
         }
 
-        foreach (var (key, value) in OptionalKeys(options))
+        foreach (var key in OptionKeys.SentByProvider)
         {
-            if (!string.IsNullOrEmpty(value) && !shaper.UsedKeys.Contains(key))
+            if (!string.IsNullOrEmpty(key.SentValue!(options)) && !shaper.UsedKeys.Contains(key))
             {
-                yield return $"{key} is not used when Provider is '{shaper.Name}'; remove it (extra token request fields go in Parameters).";
+                yield return $"{key.Name} is not used when Provider is '{shaper.Name}'; remove it (extra token request fields go in Parameters).";
             }
         }
 

@@ -11,7 +11,7 @@ internal sealed class ApimwShaper : TokenRequestShaper
 
     public override string Name => "Apimw";
 
-    public override IReadOnlyCollection<string> UsedKeys { get; } = [];
+    public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [];
 
     public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
 

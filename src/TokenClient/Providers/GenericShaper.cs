@@ -8,7 +8,7 @@ internal sealed class GenericShaper : TokenRequestShaper
 {
     public override string Name => "Generic";
 
-    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Scope", "Audience", "Resource"];
+    public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Scope, OptionKeys.Audience, OptionKeys.Resource];
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
     {

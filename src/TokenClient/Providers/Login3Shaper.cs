@@ -5,7 +5,7 @@ internal sealed class Login3Shaper : TokenRequestShaper
 {
     public override string Name => "Login3";
 
-    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Audience", "Tenant", "Domain"];
+    public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Audience, OptionKeys.Tenant, OptionKeys.Domain];
 
     public override Uri? DefaultEndpoint(TokenClientOptions options) =>
         IsHostName(options.Domain) ? new Uri($"https://{options.Domain}/oauth/token") : null;

@@ -10,7 +10,7 @@ internal sealed class LoneWolfShaper : TokenRequestShaper
 
     public override string Name => "LoneWolf";
 
-    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Tenant"];
+    public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Tenant];
 
     public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
 

@@ -27,11 +27,10 @@ internal abstract class TokenRequestShaper
     public virtual Uri? DefaultEndpoint(TokenClientOptions options) => null;
 
     /// <summary>
-    /// Which of the optional keys (<c>Scope</c>, <c>Audience</c>, <c>Resource</c>, <c>Tenant</c>,
-    /// <c>Domain</c>, <c>Username</c>, <c>Password</c>) this provider sends; setting any other is a
-    /// start-up error, not a value silently dropped.
+    /// Which of the keys only some providers send (<see cref="OptionKeys.SentByProvider"/>) this one sends;
+    /// setting any other is a start-up error, not a value silently dropped.
     /// </summary>
-    public abstract IReadOnlyCollection<string> UsedKeys { get; }
+    public abstract IReadOnlyCollection<OptionKey> UsedKeys { get; }
 
     /// <summary>What to say when neither <see cref="TokenClientOptions.TokenEndpoint"/> nor a default endpoint is there.</summary>
     public virtual string MissingEndpointProblem => $"TokenEndpoint is required when Provider is '{Name}'.";

@@ -5,7 +5,7 @@ internal sealed class WllShaper : TokenRequestShaper
 {
     public override string Name => "Wll";
 
-    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Audience"];
+    public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Audience];
 
     public override Uri? DefaultEndpoint(TokenClientOptions options) => options.Region switch
     {

@@ -10,7 +10,7 @@ internal sealed class WokeloShaper : TokenRequestShaper
 
     public override string Name => "Wokelo";
 
-    public override IReadOnlyCollection<string> UsedKeys { get; } = ["Username", "Password"];
+    public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Username, OptionKeys.Password];
 
     public override bool UsesRefreshTokens => true;
 

@@ -1,0 +1,102 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace TokenClient.Providers;
+
+/// <summary>One configuration key of a client: its name, how it binds, and for the keys only some providers send, its value.</summary>
+/// <param name="Name">The key, as <see cref="TokenClientOptions"/> names the property.</param>
+/// <param name="Bind">Reads the key's section into the options; a bad value fails naming the configuration path.</param>
+/// <param name="SentValue">For a key only some providers send (they list it in <see cref="TokenRequestShaper.UsedKeys"/>): its value.</param>
+internal sealed record OptionKey(string Name, Action<TokenClientOptions, IConfigurationSection> Bind, Func<TokenClientOptions, string?>? SentValue = null);
+
+/// <summary>
+/// The one table of a client's configuration keys: it drives the binder, the check for unknown keys,
+/// and the validation of keys a provider does not send.
+/// </summary>
+internal static class OptionKeys
+{
+    public static readonly OptionKey Scope = Sent(nameof(TokenClientOptions.Scope), (o, v) => o.Scope = v, o => o.Scope);
+    public static readonly OptionKey Audience = Sent(nameof(TokenClientOptions.Audience), (o, v) => o.Audience = v, o => o.Audience);
+    public static readonly OptionKey Resource = Sent(nameof(TokenClientOptions.Resource), (o, v) => o.Resource = v, o => o.Resource);
+    public static readonly OptionKey Tenant = Sent(nameof(TokenClientOptions.Tenant), (o, v) => o.Tenant = v, o => o.Tenant);
+    public static readonly OptionKey Domain = Sent(nameof(TokenClientOptions.Domain), (o, v) => o.Domain = v, o => o.Domain);
+    public static readonly OptionKey Username = Sent(nameof(TokenClientOptions.Username), (o, v) => o.Username = v, o => o.Username);
+    public static readonly OptionKey Password = Sent(nameof(TokenClientOptions.Password), (o, v) => o.Password = v, o => o.Password);
+
+    /// <summary>Every key, by name, case-insensitive as configuration binding is.</summary>
+    public static readonly IReadOnlyDictionary<string, OptionKey> All = new OptionKey[]
+    {
+        new(nameof(TokenClientOptions.Provider), (o, s) => o.Provider = s.Value!),
+        new(nameof(TokenClientOptions.TokenEndpoint), (o, s) => o.TokenEndpoint = ParseUri(s)),
+        new(nameof(TokenClientOptions.ClientId), (o, s) => o.ClientId = s.Value),
+        new(nameof(TokenClientOptions.ClientSecret), (o, s) => o.ClientSecret = s.Value),
+        Scope,
+        Audience,
+        Resource,
+        new(nameof(TokenClientOptions.ClientAuthentication), (o, s) => o.ClientAuthentication = ParseEnum<ClientAuthentication>(s)),
+        Tenant,
+        new(nameof(TokenClientOptions.Region), (o, s) => o.Region = ParseEnum<WllRegion>(s)),
+        new(nameof(TokenClientOptions.Environment), (o, s) => o.Environment = ParseEnum<WllEnvironment>(s)),
+        Domain,
+        Username,
+        Password,
+        new(nameof(TokenClientOptions.RefreshRatio), (o, s) => o.RefreshRatio = ParseDouble(s)),
+        new(nameof(TokenClientOptions.DefaultLifetime), (o, s) => o.DefaultLifetime = ParseTimeSpan(s)),
+        new(nameof(TokenClientOptions.MaxRetries), (o, s) => o.MaxRetries = ParseInt(s)),
+        new(nameof(TokenClientOptions.RetryDelay), (o, s) => o.RetryDelay = ParseTimeSpan(s)),
+        new(nameof(TokenClientOptions.MaxRetryDelay), (o, s) => o.MaxRetryDelay = ParseTimeSpan(s)),
+        new(nameof(TokenClientOptions.AttemptTimeout), (o, s) => o.AttemptTimeout = ParseTimeSpan(s)),
+        new(nameof(TokenClientOptions.TotalTimeout), (o, s) => o.TotalTimeout = ParseTimeSpan(s)),
+        new(nameof(TokenClientOptions.FailureCooldown), (o, s) => o.FailureCooldown = ParseTimeSpan(s)),
+        new(nameof(TokenClientOptions.MaxResponseSize), (o, s) => o.MaxResponseSize = ParseInt(s)),
+        new(nameof(TokenClientOptions.MaxTenants), (o, s) => o.MaxTenants = ParseInt(s)),
+        new(nameof(TokenClientOptions.AllowInsecureHttp), (o, s) => o.AllowInsecureHttp = ParseBool(s)),
+        new(nameof(TokenClientOptions.Headers), (o, s) => BindPairs(o.Headers, s)),
+        new(nameof(TokenClientOptions.Parameters), (o, s) => BindPairs(o.Parameters, s)),
+    }.ToDictionary(key => key.Name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The keys only some providers send.</summary>
+    public static IEnumerable<OptionKey> SentByProvider => All.Values.Where(key => key.SentValue is not null);
+
+    /// <summary>A configuration error that names the path and never the value, which may be a secret.</summary>
+    public static InvalidOperationException Invalid(IConfigurationSection section, string problem) =>
+        new($"Token client configuration '{section.Path}' {problem}.");
+
+    private static OptionKey Sent(string name, Action<TokenClientOptions, string?> set, Func<TokenClientOptions, string?> value) =>
+        new(name, (o, s) => set(o, s.Value), value);
+
+    private static Uri ParseUri(IConfigurationSection section) =>
+        Uri.TryCreate(section.Value, UriKind.RelativeOrAbsolute, out var uri) ? uri : throw Invalid(section, "is not a URI");
+
+    private static double ParseDouble(IConfigurationSection section) =>
+        double.TryParse(section.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw Invalid(section, "is not a number");
+
+    private static int ParseInt(IConfigurationSection section) =>
+        int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw Invalid(section, "is not a whole number");
+
+    private static bool ParseBool(IConfigurationSection section) =>
+        bool.TryParse(section.Value, out var value) ? value : throw Invalid(section, "is not true or false");
+
+    private static TimeSpan ParseTimeSpan(IConfigurationSection section) =>
+        TimeSpan.TryParse(section.Value, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw Invalid(section, "is not a time span such as 00:05:00");
+
+    private static TEnum ParseEnum<TEnum>(IConfigurationSection section)
+        where TEnum : struct, Enum =>
+        Enum.TryParse<TEnum>(section.Value, ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsAsciiDigit(section.Value![0])
+            ? value
+            : throw Invalid(section, $"is not one of {string.Join(", ", Enum.GetNames<TEnum>())}");
+
+    private static void BindPairs(IDictionary<string, string> target, IConfigurationSection section)
+    {
+        foreach (var pair in section.GetChildren())
+        {
+            target[pair.Key] = pair.Value ?? throw Invalid(pair, "must be a single value");
+        }
+    }
+}
