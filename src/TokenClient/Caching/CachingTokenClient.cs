@@ -16,7 +16,6 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
     private readonly Func<bool, CancellationToken, Task<IssuedToken>> _requestToken;
     private readonly string _clientName;
-    private readonly double _refreshRatio;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposed = new();
@@ -34,7 +33,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     {
         _clientName = clientName;
         _requestToken = requestToken;
-        _refreshRatio = refreshRatio;
+        RefreshRatio = refreshRatio;
         _time = time;
         _logger = logger;
     }
@@ -50,6 +49,9 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             }
         }
     }
+
+    /// <summary>The fraction of a token's lifetime after which it is renewed; a change applies from the next token on.</summary>
+    internal double RefreshRatio { get; set; }
 
     /// <summary>When the cached token expires; null when none is cached.</summary>
     internal DateTimeOffset? ExpiresAt => _entry?.Token.ExpiresAt;
@@ -159,6 +161,11 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             var renewing = _entry is { } held && _time.GetUtcNow() < held.Token.ExpiresAt;
             var issued = await _requestToken(renewing, _disposed.Token).ConfigureAwait(false);
             Publish(issued);
+            if (_disposed.IsCancellationRequested)
+            {
+                _entry?.Dispose(); // disposed while the answer came: no timer may outlive the cache
+            }
+
             return issued.Token;
         }
         catch (Exception) when (_entry is { } current && !_disposed.IsCancellationRequested)
@@ -179,7 +186,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     private void Publish(IssuedToken issued)
     {
         var lifetime = issued.Token.ExpiresAt - issued.ReceivedAt;
-        var renewAt = issued.ReceivedAt + (lifetime * _refreshRatio);
+        var renewAt = issued.ReceivedAt + (lifetime * RefreshRatio);
         var previous = Interlocked.Exchange(ref _entry, new CacheEntry(issued.Token, renewAt, _time));
         previous?.Dispose();
     }

@@ -21,7 +21,9 @@ internal sealed class ClientDefinition
         Pipeline = pipeline;
         Policy = new HandlerPolicy(name, options.Headers.ToArray(), options.AllowInsecureHttp, shaper.IsTokenRejected);
         _secrets = new SecretRedactor(options);
-        Identity = new TokenIdentity(shaper.Name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, options.Tenant);
+        Identity = new TokenIdentity(
+            shaper.Name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, options.Tenant,
+            options.Environment, options.Username, OptionKeys.Pairs(options.Parameters));
     }
 
     private readonly SecretRedactor _secrets;
@@ -67,6 +69,11 @@ internal sealed class ClientDefinition
     public TokenRequestContext ContextFor(string? tenant) => new(Name, Options, Endpoint, tenant ?? Options.Tenant, _secrets.ForAnotherTenant());
 }
 
-/// <summary>Everything that changes the token of the client's own tenant; a tenant of its own replaces <see cref="Tenant"/>.</summary>
+/// <summary>
+/// Everything sent that changes the token of the client's own tenant (a tenant of its own replaces
+/// <see cref="Tenant"/>): WLL's environment picks its audience, Wokelo's user name the account, and the
+/// extra <c>Parameters</c> may name an audience or a resource too. Credentials and settings are not in it.
+/// </summary>
 internal readonly record struct TokenIdentity(
-    string Provider, Uri Endpoint, string? ClientId, string? Scope, string? Audience, string? Resource, string? Tenant);
+    string Provider, Uri Endpoint, string? ClientId, string? Scope, string? Audience, string? Resource, string? Tenant,
+    WllEnvironment Environment, string? Username, string Parameters);

@@ -18,6 +18,6 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
     public ILogger EndpointLogger => _endpointLogger;
 
     /// <summary>The token requests of one tenant under one definition.</summary>
-    public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant) =>
-        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, _endpointLogger);
+    public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
+        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, _endpointLogger, carryFrom);
 }

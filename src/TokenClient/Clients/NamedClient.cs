@@ -17,6 +17,7 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     private volatile ClientDefinition _definition;
     private volatile TenantEntry _own;
     private long _generation;
+    private volatile bool _disposed;
 
     public NamedClient(ClientDefinition definition, ClientRuntime runtime)
     {
@@ -47,8 +48,11 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     public ITokenClient For(string? tenant) => Entry(tenant);
 
     /// <summary>The entry of a tenant (null: the client's own), created on first use.</summary>
-    public TenantEntry Entry(string? tenant) =>
-        tenant is null ? _own : _tenants.TryGetValue(tenant, out var entry) ? entry : Add(tenant);
+    public TenantEntry Entry(string? tenant)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return tenant is null ? _own : _tenants.TryGetValue(tenant, out var entry) ? entry : Add(tenant);
+    }
 
     /// <summary>
     /// Takes a new definition. Where the token's identity is the same, every entry keeps its cached token
@@ -68,17 +72,23 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
                 {
                     entry.Use(next);
                 }
-
-                return;
+            }
+            else
+            {
+                var own = _own;
+                _own = new TenantEntry(this, tenant: null, next);
+                own.Retire();
+                foreach (var (tenant, entry) in _tenants)
+                {
+                    _tenants.TryRemove(tenant, out _);
+                    entry.Retire();
+                }
             }
 
-            var own = _own;
-            _own = new TenantEntry(this, tenant: null, next);
-            own.Retire();
-            foreach (var (tenant, entry) in _tenants)
+            // A lowered cap applies now, not at the next new tenant.
+            if (_tenants.Count > next.Options.MaxTenants)
             {
-                _tenants.TryRemove(tenant, out _);
-                entry.Retire();
+                MakeRoom(next.Options.MaxTenants);
             }
         }
     }
@@ -104,6 +114,7 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     {
         lock (_gate)
         {
+            _disposed = true;
             _own.Retire();
             foreach (var entry in _tenants.Values)
             {
@@ -118,6 +129,7 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     {
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_tenants.TryGetValue(tenant, out var existing))
             {
                 return existing;
@@ -136,11 +148,16 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     }
 
     // At the cap, the least recently used tenants go, a tenth of the cap at once, so that a stream of new
-    // tenant names costs one sort per many additions, not one per addition.
+    // tenant names costs one sort per many additions, not one per addition. Among those last used in the
+    // same sweep, the ones used over the shortest span go first: a flood of new names before a busy tenant.
     private void MakeRoom(int cap)
     {
         var target = Math.Max(0, cap - Math.Max(1, cap / 10));
-        var oldest = _tenants.OrderBy(pair => pair.Value.LastUse).Take(_tenants.Count - target).ToList();
+        var oldest = _tenants
+            .OrderBy(pair => pair.Value.LastUse)
+            .ThenBy(pair => pair.Value.LastUse - pair.Value.CreatedIn)
+            .Take(_tenants.Count - target)
+            .ToList();
         foreach (var (tenant, entry) in oldest)
         {
             _tenants.TryRemove(tenant, out _);

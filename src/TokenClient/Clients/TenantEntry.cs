@@ -21,7 +21,7 @@ internal sealed class TenantEntry : ITokenClient
         _owner = owner;
         Tenant = tenant;
         _endpoint = owner.Runtime.EndpointClient(definition, tenant);
-        _lastUse = owner.Generation;
+        _lastUse = CreatedIn = owner.Generation;
         Cache = new CachingTokenClient(definition.Name, (renewing, ct) => _endpoint.RequestTokenAsync(renewing, ct),
             definition.Options.RefreshRatio, owner.Runtime.Time, owner.Runtime.CacheLogger);
     }
@@ -30,6 +30,9 @@ internal sealed class TenantEntry : ITokenClient
     public string? Tenant { get; }
 
     public CachingTokenClient Cache { get; }
+
+    /// <summary>The sweep in which the entry was made.</summary>
+    public long CreatedIn { get; }
 
     /// <summary>The sweep in which the entry was last used (see <see cref="NamedClient.Generation"/>).</summary>
     public long LastUse => Volatile.Read(ref _lastUse);
@@ -48,7 +51,22 @@ internal sealed class TenantEntry : ITokenClient
             Volatile.Write(ref _lastUse, generation);
         }
 
-        return Cache.GetTokenAsync(cancellationToken);
+        var pending = Cache.GetTokenAsync(cancellationToken);
+        return pending.IsCompletedSuccessfully ? pending : ForwardIfRetiredAsync(pending, cancellationToken);
+    }
+
+    // A caller waiting on the acquisition of an entry that is retired meanwhile is not failed by it: it
+    // goes on to the entry that took this one's place.
+    private async ValueTask<AccessToken> ForwardIfRetiredAsync(ValueTask<AccessToken> pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await pending.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_retired && !cancellationToken.IsCancellationRequested)
+        {
+            return await _owner.Entry(Tenant).GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public void Invalidate(AccessToken rejected)
@@ -62,8 +80,15 @@ internal sealed class TenantEntry : ITokenClient
         Cache.Invalidate(rejected);
     }
 
-    /// <summary>The next token request uses this definition (same token identity): new credentials, settings and pipeline; no cooldown.</summary>
-    public void Use(ClientDefinition definition) => _endpoint = _owner.Runtime.EndpointClient(definition, Tenant);
+    /// <summary>
+    /// The next token request uses this definition (same token identity): new credentials, settings and
+    /// pipeline, no cooldown; the refresh token and the tokens to keep out of messages carry over.
+    /// </summary>
+    public void Use(ClientDefinition definition)
+    {
+        Cache.RefreshRatio = definition.Options.RefreshRatio;
+        _endpoint = _owner.Runtime.EndpointClient(definition, Tenant, carryFrom: _endpoint);
+    }
 
     /// <summary>Whether the entry went unused for a whole sweep and holds no token that is still valid.</summary>
     public bool IsIdle(long generation, DateTimeOffset now) => LastUse < generation - 1 && !(Cache.ExpiresAt > now);

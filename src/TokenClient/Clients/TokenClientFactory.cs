@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using TokenClient.Diagnostics;
+using TokenClient.Providers;
 
 namespace TokenClient.Clients;
 
@@ -127,21 +128,33 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
     private void Reload(string? name)
     {
-        // A client not used yet is built from the options of the day it is first used.
-        if (name is null || !_clients.TryGetValue(name, out var client))
+        // Under the gate: a client being built meanwhile gets these options, and two changes apply in order.
+        lock (_gate)
         {
-            return;
-        }
+            // A client not used yet is built from the options of the day it is first used.
+            if (name is null || !_clients.TryGetValue(name, out var client))
+            {
+                return;
+            }
 
-        try
-        {
-            client.Update(Define(name));
-            Log.ConfigurationApplied(_runtime.FactoryLogger, name);
-        }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
-        {
-            var problems = ex is OptionsValidationException invalid ? string.Join(" ", invalid.Failures) : ex.Message;
-            Log.ConfigurationRejected(_runtime.FactoryLogger, name, problems);
+            try
+            {
+                var options = _options.Create(name);
+                if (OptionKeys.Same(options, client.Definition.Options))
+                {
+                    return; // a provider's periodic refresh that changed nothing costs nothing
+                }
+
+                client.Update(ClientDefinition.Build(name, options, _runtime.Time, _runtime.EndpointLogger));
+                Log.ConfigurationApplied(_runtime.FactoryLogger, name);
+            }
+#pragma warning disable CA1031 // Whatever a configuration callback throws, the last valid definition keeps running.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                var problems = ex is OptionsValidationException invalid ? string.Join(" ", invalid.Failures) : ex.Message;
+                Log.ConfigurationRejected(_runtime.FactoryLogger, name, problems);
+            }
         }
     }
 }

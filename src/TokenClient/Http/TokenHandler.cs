@@ -40,15 +40,27 @@ internal sealed class TokenHandler : DelegatingHandler
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var policy = _source.Policy; // the current one: a changed configuration applies to the next request
-        var origin = s_origins.TryGetValue(request, out var kept) ? kept
-            : request.RequestUri is { IsAbsoluteUri: true } uri ? uri
-            : throw new InvalidOperationException($"Token client '{policy.ClientName}': the request has no absolute URI to send the token to.");
+        Uri origin;
+        if (s_origins.TryGetValue(request, out var kept))
+        {
+            origin = kept;
+        }
+        else if (request.RequestUri is { IsAbsoluteUri: true } uri)
+        {
+            origin = uri;
+        }
+        else
+        {
+            return Task.FromException<HttpResponseMessage>(new InvalidOperationException(
+                $"Token client '{policy.ClientName}': the request has no absolute URI to send the token to."));
+        }
+
         if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !policy.AllowInsecureHttp)
         {
-            throw new InvalidOperationException(
+            return Task.FromException<HttpResponseMessage>(new InvalidOperationException(
                 $"Token client '{policy.ClientName}' refuses to send a bearer token over plain {origin.Scheme} to " +
                 $"{origin.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}: " +
-                "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted.");
+                "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted."));
         }
 
         var exchange = new Exchange(request, policy, origin, _source.For(HttpRequestMessageTokenExtensions.TenantOf(request)));
@@ -147,6 +159,7 @@ internal sealed class TokenHandler : DelegatingHandler
             {
                 redirects++;
                 response.Dispose();
+                KeepOrigin(exchange); // before the next send, which may throw
                 sending = Send(exchange, cancellationToken);
                 continue;
             }

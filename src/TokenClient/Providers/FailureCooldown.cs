@@ -29,6 +29,9 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
         }
     }
 
+    /// <summary>Keeps the cap of another cooldown (the last lifetime), not its failure.</summary>
+    public void CarryLifetime(FailureCooldown other) => _lastLifetime = other._lastLifetime;
+
     public void Succeeded(TimeSpan lifetime)
     {
         _failure = null;

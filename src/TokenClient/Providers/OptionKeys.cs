@@ -7,7 +7,8 @@ namespace TokenClient.Providers;
 /// <param name="Name">The key, as <see cref="TokenClientOptions"/> names the property.</param>
 /// <param name="Bind">Reads the key's section into the options; a bad value fails naming the configuration path.</param>
 /// <param name="SentValue">For a key only some providers send (they list it in <see cref="TokenRequestShaper.UsedKeys"/>): its value.</param>
-internal sealed record OptionKey(string Name, Action<TokenClientOptions, IConfigurationSection> Bind, Func<TokenClientOptions, string?>? SentValue = null);
+/// <param name="Value">The key's value, to compare two configurations.</param>
+internal sealed record OptionKey(string Name, Action<TokenClientOptions, IConfigurationSection> Bind, Func<TokenClientOptions, object?> Value, Func<TokenClientOptions, string?>? SentValue = null);
 
 /// <summary>
 /// The one table of a client's configuration keys: it drives the binder, the check for unknown keys,
@@ -26,33 +27,33 @@ internal static class OptionKeys
     /// <summary>Every key, by name, case-insensitive as configuration binding is.</summary>
     public static readonly IReadOnlyDictionary<string, OptionKey> All = new OptionKey[]
     {
-        new(nameof(TokenClientOptions.Provider), (o, s) => o.Provider = s.Value!),
-        new(nameof(TokenClientOptions.TokenEndpoint), (o, s) => o.TokenEndpoint = ParseUri(s)),
-        new(nameof(TokenClientOptions.ClientId), (o, s) => o.ClientId = s.Value),
-        new(nameof(TokenClientOptions.ClientSecret), (o, s) => o.ClientSecret = s.Value),
+        new(nameof(TokenClientOptions.Provider), (o, s) => o.Provider = s.Value!, o => o.Provider),
+        new(nameof(TokenClientOptions.TokenEndpoint), (o, s) => o.TokenEndpoint = ParseUri(s), o => o.TokenEndpoint),
+        new(nameof(TokenClientOptions.ClientId), (o, s) => o.ClientId = s.Value, o => o.ClientId),
+        new(nameof(TokenClientOptions.ClientSecret), (o, s) => o.ClientSecret = s.Value, o => o.ClientSecret),
         Scope,
         Audience,
         Resource,
-        new(nameof(TokenClientOptions.ClientAuthentication), (o, s) => o.ClientAuthentication = ParseEnum<ClientAuthentication>(s)),
+        new(nameof(TokenClientOptions.ClientAuthentication), (o, s) => o.ClientAuthentication = ParseEnum<ClientAuthentication>(s), o => o.ClientAuthentication),
         Tenant,
-        new(nameof(TokenClientOptions.Region), (o, s) => o.Region = ParseEnum<WllRegion>(s)),
-        new(nameof(TokenClientOptions.Environment), (o, s) => o.Environment = ParseEnum<WllEnvironment>(s)),
+        new(nameof(TokenClientOptions.Region), (o, s) => o.Region = ParseEnum<WllRegion>(s), o => o.Region),
+        new(nameof(TokenClientOptions.Environment), (o, s) => o.Environment = ParseEnum<WllEnvironment>(s), o => o.Environment),
         Domain,
         Username,
         Password,
-        new(nameof(TokenClientOptions.RefreshRatio), (o, s) => o.RefreshRatio = ParseDouble(s)),
-        new(nameof(TokenClientOptions.DefaultLifetime), (o, s) => o.DefaultLifetime = ParseTimeSpan(s)),
-        new(nameof(TokenClientOptions.MaxRetries), (o, s) => o.MaxRetries = ParseInt(s)),
-        new(nameof(TokenClientOptions.RetryDelay), (o, s) => o.RetryDelay = ParseTimeSpan(s)),
-        new(nameof(TokenClientOptions.MaxRetryDelay), (o, s) => o.MaxRetryDelay = ParseTimeSpan(s)),
-        new(nameof(TokenClientOptions.AttemptTimeout), (o, s) => o.AttemptTimeout = ParseTimeSpan(s)),
-        new(nameof(TokenClientOptions.TotalTimeout), (o, s) => o.TotalTimeout = ParseTimeSpan(s)),
-        new(nameof(TokenClientOptions.FailureCooldown), (o, s) => o.FailureCooldown = ParseTimeSpan(s)),
-        new(nameof(TokenClientOptions.MaxResponseSize), (o, s) => o.MaxResponseSize = ParseInt(s)),
-        new(nameof(TokenClientOptions.MaxTenants), (o, s) => o.MaxTenants = ParseInt(s)),
-        new(nameof(TokenClientOptions.AllowInsecureHttp), (o, s) => o.AllowInsecureHttp = ParseBool(s)),
-        new(nameof(TokenClientOptions.Headers), (o, s) => BindPairs(o.Headers, s)),
-        new(nameof(TokenClientOptions.Parameters), (o, s) => BindPairs(o.Parameters, s)),
+        new(nameof(TokenClientOptions.RefreshRatio), (o, s) => o.RefreshRatio = ParseDouble(s), o => o.RefreshRatio),
+        new(nameof(TokenClientOptions.DefaultLifetime), (o, s) => o.DefaultLifetime = ParseTimeSpan(s), o => o.DefaultLifetime),
+        new(nameof(TokenClientOptions.MaxRetries), (o, s) => o.MaxRetries = ParseInt(s), o => o.MaxRetries),
+        new(nameof(TokenClientOptions.RetryDelay), (o, s) => o.RetryDelay = ParseTimeSpan(s), o => o.RetryDelay),
+        new(nameof(TokenClientOptions.MaxRetryDelay), (o, s) => o.MaxRetryDelay = ParseTimeSpan(s), o => o.MaxRetryDelay),
+        new(nameof(TokenClientOptions.AttemptTimeout), (o, s) => o.AttemptTimeout = ParseTimeSpan(s), o => o.AttemptTimeout),
+        new(nameof(TokenClientOptions.TotalTimeout), (o, s) => o.TotalTimeout = ParseTimeSpan(s), o => o.TotalTimeout),
+        new(nameof(TokenClientOptions.FailureCooldown), (o, s) => o.FailureCooldown = ParseTimeSpan(s), o => o.FailureCooldown),
+        new(nameof(TokenClientOptions.MaxResponseSize), (o, s) => o.MaxResponseSize = ParseInt(s), o => o.MaxResponseSize),
+        new(nameof(TokenClientOptions.MaxTenants), (o, s) => o.MaxTenants = ParseInt(s), o => o.MaxTenants),
+        new(nameof(TokenClientOptions.AllowInsecureHttp), (o, s) => o.AllowInsecureHttp = ParseBool(s), o => o.AllowInsecureHttp),
+        new(nameof(TokenClientOptions.Headers), (o, s) => BindPairs(o.Headers, s), o => Pairs(o.Headers)),
+        new(nameof(TokenClientOptions.Parameters), (o, s) => BindPairs(o.Parameters, s), o => Pairs(o.Parameters)),
     }.ToDictionary(key => key.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The keys only some providers send.</summary>
@@ -62,8 +63,15 @@ internal static class OptionKeys
     public static InvalidOperationException Invalid(IConfigurationSection section, string problem) =>
         new($"Token client configuration '{section.Path}' {problem}.");
 
+    /// <summary>Whether two configurations agree on every key, secrets included.</summary>
+    public static bool Same(TokenClientOptions a, TokenClientOptions b) => All.Values.All(key => Equals(key.Value(a), key.Value(b)));
+
     private static OptionKey Sent(string name, Action<TokenClientOptions, string?> set, Func<TokenClientOptions, string?> value) =>
-        new(name, (o, s) => set(o, s.Value), value);
+        new(name, (o, s) => set(o, s.Value), value, value);
+
+    /// <summary>Name/value pairs as one comparable value, in a fixed order.</summary>
+    public static string Pairs(IDictionary<string, string> pairs) =>
+        string.Join('\n', pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}\u0000{p.Value}"));
 
     private static Uri ParseUri(IConfigurationSection section) =>
         Uri.TryCreate(section.Value, UriKind.RelativeOrAbsolute, out var uri) ? uri : throw Invalid(section, "is not a URI");

@@ -62,6 +62,14 @@ internal sealed class SecretRedactor
         _issued = null;
     }
 
+    /// <summary>Takes over the tokens another redactor of the same tenant remembered.</summary>
+    public void CarryIssued(SecretRedactor other)
+    {
+        _recentAccessTokens = other._recentAccessTokens;
+        _refreshToken = other._refreshToken;
+        _issued = null;
+    }
+
     private Secrets Issued
     {
         get

@@ -33,7 +33,8 @@ internal sealed class TokenEndpointClient
         IHttpClientFactory httpClientFactory,
         string httpClientName,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        TokenEndpointClient? carryFrom = null)
     {
         _context = context;
         _shaper = shaper;
@@ -42,6 +43,13 @@ internal sealed class TokenEndpointClient
         _cooldown = new FailureCooldown(context.ClientName, context.Options.FailureCooldown, time, logger);
         _time = time;
         _logger = logger;
+        if (carryFrom is not null)
+        {
+            // The same token identity under a changed configuration: what the server issued still stands.
+            _refreshToken = carryFrom._refreshToken;
+            context.Secrets.CarryIssued(carryFrom._context.Secrets);
+            _cooldown.CarryLifetime(carryFrom._cooldown);
+        }
     }
 
     /// <summary>Requests a token.</summary>

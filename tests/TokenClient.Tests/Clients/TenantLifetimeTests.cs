@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using TokenClient.Clients;
 using TokenClient.Tests.TestSupport;
 
@@ -113,6 +114,147 @@ public sealed class TenantLifetimeTests : IDisposable
         _endpoint.RequestCount.Should().Be(2 + 1, "the busy tenant renewed once, at 54 minutes, and was never released");
 
         (await Factory.GetClient("t", "idle").GetTokenAsync()).Value.Should().Be("token-4", "a released tenant gets a fresh token when it returns");
+    }
+
+    [Fact]
+    public async Task AfterTheContainerIsDisposed_HandlesThrowObjectDisposed_AndNothingRecursesOrLeaks()
+    {
+        var client = Factory.GetClient("t");
+        var tenant = Factory.GetClient("t", "acme");
+        await client.GetTokenAsync();
+        await tenant.GetTokenAsync();
+
+        _services.Dispose();
+
+        await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<ObjectDisposedException>();
+        await tenant.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<ObjectDisposedException>();
+        _time.LiveTimers.Should().Be(0, "the sweeper and every entry's timer are gone");
+    }
+
+    [Theory]
+    [InlineData("Parameters:resource_hint", "billing")]
+    [InlineData("Environment", "Production")]
+    [InlineData("ClientId", "another-id")]
+    public async Task WhatIsSentChanged_TheOldTokenIsNotServed(string key, string value)
+    {
+        var client = Factory.GetClient("t");
+        (await client.GetTokenAsync()).Value.Should().Be("token-1");
+
+        _configuration[key] = value;
+        _configuration.Reload();
+
+        (await client.GetTokenAsync()).Value.Should().Be("token-2");
+    }
+
+    [Fact]
+    public async Task ReloadThatChangesNothing_KeepsEverything_AndLogsNothing()
+    {
+        var client = Factory.GetClient("t");
+        var token = await client.GetTokenAsync();
+        var timers = _time.LiveTimers;
+
+        _configuration.Reload();
+
+        (await client.GetTokenAsync()).Should().BeSameAs(token);
+        _time.LiveTimers.Should().Be(timers);
+        Factory.Named("t").Definition.Options.ClientSecret.Should().Be("secret");
+    }
+
+    [Fact]
+    public async Task MaxTenantsLowered_TheEntriesAreTrimmedAtOnce()
+    {
+        for (var i = 0; i < 80; i++)
+        {
+            await Factory.GetClient("t", $"tenant-{i}").GetTokenAsync();
+        }
+
+        _configuration["MaxTenants"] = "50";
+        _configuration.Reload();
+
+        Factory.Named("t").TenantCount.Should().BeLessThanOrEqualTo(50);
+    }
+
+    [Fact]
+    public async Task RefreshRatioChanged_TheNextTokenIsRenewedAtTheNewPoint()
+    {
+        var client = Factory.GetClient("t");
+        var first = await client.GetTokenAsync();
+        _configuration["RefreshRatio"] = "0.5";
+        _configuration.Reload();
+        client.Invalidate(first);
+        await client.GetTokenAsync(); // token-2, an hour long, due at half of it
+
+        _time.Fake.Advance(TimeSpan.FromMinutes(31));
+        await client.GetTokenAsync();
+        await client.RenewalSettledAsync();
+
+        _endpoint.RequestCount.Should().Be(3, "renewed at 50% of the lifetime, not 90%");
+    }
+
+    [Fact]
+    public async Task FloodOfNewTenantsAtTheCap_ABusyTenantKeepsItsEntry()
+    {
+        var busy = Factory.GetClient("t", "busy");
+        await busy.GetTokenAsync();
+        _time.Fake.Advance(TokenClientFactory.SweepInterval);
+        await busy.GetTokenAsync();
+
+        for (var i = 0; i < 150; i++)
+        {
+            await Factory.GetClient("t", $"flood-{i}").GetTokenAsync();
+        }
+
+        var requests = _endpoint.RequestCount;
+        await Factory.GetClient("t", "busy").GetTokenAsync();
+        _endpoint.RequestCount.Should().Be(requests, "the flood's one-time names went first, not the tenant in use since before it");
+    }
+
+    [Fact]
+    public async Task IdentityChangesWhileACallerWaitsForItsFirstToken_TheCallerGetsATokenOfTheNewIdentity()
+    {
+        _endpoint.RespondWith = async (n, ct) =>
+        {
+            if (n == 1)
+            {
+                await Task.Delay(Timeout.Infinite, ct); // answers only once cancelled
+            }
+
+            return FakeTokenEndpoint.Token($"token-{n}", 3600);
+        };
+        var waiting = Factory.GetClient("t", "acme").GetTokenAsync().AsTask();
+        while (_endpoint.RequestCount == 0)
+        {
+            await Task.Delay(10);
+        }
+
+        _configuration["Scope"] = "orders invoices";
+        _configuration.Reload();
+
+        (await waiting).Value.Should().Be("token-2", "the retired entry's acquisition was cancelled, and its caller moved on to the new entry");
+    }
+
+    [Fact]
+    public async Task ConfigureCallbackThrowsOnReload_ErrorLogged_LastDefinitionKeepsServing()
+    {
+        var logs = new CapturingLoggerProvider();
+        var broken = false;
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddLogging(b => b.AddProvider(logs));
+        services.AddTokenClient("c", _configuration)
+            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => _endpoint.Handler));
+        services.Configure<TokenClientOptions>("c", _ => { if (broken) { throw new FormatException("a callback of the application's"); } });
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredKeyedService<ITokenClient>("c");
+        await client.GetTokenAsync();
+
+        broken = true;
+        _configuration["ClientSecret"] = "rotated";
+        var reload = () => _configuration.Reload();
+
+        reload.Should().NotThrow();
+        logs.Lines.Should().ContainSingle(l => l.Id.Id == 13).Which.Text.Should().Contain("a callback of the application's");
+        (await client.GetTokenAsync()).Value.Should().Be("token-1");
     }
 
     public void Dispose() => _services.Dispose();

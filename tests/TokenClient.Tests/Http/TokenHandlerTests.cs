@@ -111,6 +111,44 @@ public class TokenHandlerTests
     }
 
     [Fact]
+    public async Task SendAsync_RequestCopiedByAnOuterHandler_KeepsItsTenant()
+    {
+        using var harness = new Harness(more: b => b.AddHttpMessageHandler(() => new Copying()), outer: true);
+        harness.ApiAnswers(HttpStatusCode.OK);
+        await harness.Services.Client.GetTokenAsync(); // token-1 is the client's own
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, Api).WithTokenTenant("acme");
+        using var response = await harness.Http.SendAsync(request);
+
+        harness.ApiRequests.Should().ContainSingle().Which.Header("Authorization").Should().Be("Bearer token-2", "the copy carries the tenant, as hedging and snapshot retries copy requests");
+    }
+
+    [Fact]
+    public void TenantOf_RequestNamingNoTenant_CreatesNoOptions()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Api);
+
+        HttpRequestMessageTokenExtensions.TenantOf(request).Should().BeNull();
+
+        typeof(HttpRequestMessage).GetField("_options", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .GetValue(request).Should().BeNull("finding that a request names no tenant must not allocate its options");
+        HttpRequestMessageTokenExtensions.TenantOf(request.WithTokenTenant("acme")).Should().Be("acme");
+    }
+
+    [Fact]
+    public void SendAsync_PlainHttpToAnotherHost_FailsTheTaskInsteadOfThrowing()
+    {
+        using var harness = new Harness();
+        var client = harness.Services.Provider.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named(TestServices.ClientName);
+        using var invoker = new HttpMessageInvoker(new TokenHandler(client, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+
+        var sending = invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://api.test/"), default);
+
+        sending.IsFaulted.Should().BeTrue("handlers above see a failed task, as from any async handler");
+        sending.Exception!.InnerException.Should().BeOfType<InvalidOperationException>();
+    }
+
+    [Fact]
     public async Task SendAsync_Forbidden_IsReturnedAsItIsForTheGenericProvider()
     {
         using var harness = new Harness();
@@ -226,17 +264,42 @@ public class TokenHandlerTests
     };
 
     /// <summary>An HttpClient with the token handler in front of a mocked API.</summary>
+    /// <summary>Sends a copy of each request, its options carried over, as hedging and snapshot retries do.</summary>
+    private sealed class Copying : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var copy = new HttpRequestMessage(request.Method, request.RequestUri) { Content = request.Content, Version = request.Version };
+            foreach (var (key, value) in request.Options)
+            {
+                ((IDictionary<string, object?>)copy.Options)[key] = value;
+            }
+
+            return base.SendAsync(copy, cancellationToken);
+        }
+    }
+
     private sealed class Harness : IDisposable
     {
         private readonly MockHttpMessageHandler _api = new();
         private readonly Queue<HttpStatusCode> _answers = new();
 
-        public Harness(Action<TokenClientOptions>? configure = null)
+        public Harness(Action<TokenClientOptions>? configure = null, Action<IHttpClientBuilder>? more = null, bool outer = false)
         {
-            Services = new TestServices(configure, services => services
-                .AddHttpClient("api")
-                .AddTokenHandler(TestServices.ClientName)
-                .ConfigurePrimaryHttpMessageHandler(() => _api));
+            Services = new TestServices(configure, services =>
+            {
+                var api = services.AddHttpClient("api");
+                if (outer)
+                {
+                    more?.Invoke(api);
+                }
+
+                api.AddTokenHandler(TestServices.ClientName).ConfigurePrimaryHttpMessageHandler(() => _api);
+                if (!outer)
+                {
+                    more?.Invoke(api);
+                }
+            });
             _api.Fallback.Respond(async request =>
             {
                 ApiRequests.Add(await RecordedRequest.CaptureAsync(request));
