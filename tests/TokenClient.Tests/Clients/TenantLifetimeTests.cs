@@ -74,6 +74,43 @@ public sealed class TenantLifetimeTests : IDisposable
     }
 
     [Fact]
+    public async Task SecretChanged_ATenantTakenBefore_SendsTheNewSecretToo()
+    {
+        var tenant = Factory.GetClient("t", "acme");
+        var token = await tenant.GetTokenAsync();
+
+        _configuration["ClientSecret"] = "rotated";
+        _configuration.Reload();
+        tenant.Invalidate(token);
+        await tenant.GetTokenAsync();
+
+        _endpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Providers.GenericShaper.BasicCredentials("id", "rotated").ToString());
+    }
+
+    [Fact]
+    public async Task ScopeChanged_InvalidateThroughAHandleTakenBefore_ReachesTheNewEntry()
+    {
+        var tenant = Factory.GetClient("t", "acme");
+        await tenant.GetTokenAsync();
+        _configuration["Scope"] = "orders invoices";
+        _configuration.Reload();
+        var current = await tenant.GetTokenAsync();
+
+        tenant.Invalidate(current);
+
+        (await tenant.GetTokenAsync()).Should().NotBeSameAs(current, "the rejection reached the entry now serving the tenant");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(null)]
+    public void GetClient_EmptyName_OrTenant_Throws(string? value)
+    {
+        Factory.Invoking(f => f.GetClient(value!)).Should().Throw<ArgumentException>();
+        Factory.Invoking(f => f.GetClient("t", value!)).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
     public async Task MoreTenantsThanTheCap_LiveEntriesNeverExceedIt_AndTheRecentOnesStay()
     {
         var named = Factory.Named("t");
@@ -103,11 +140,15 @@ public sealed class TenantLifetimeTests : IDisposable
         await Factory.GetClient("t", "idle").GetTokenAsync();
 
         // An hour and a half, a minute at a time, the busy tenant calling every minute.
-        for (var minute = 0; minute < 90; minute++)
+        for (var minute = 1; minute <= 90; minute++)
         {
             _time.Fake.Advance(TimeSpan.FromMinutes(1));
             await busy.GetTokenAsync();
             await busy.RenewalSettledAsync();
+            if (minute == 30)
+            {
+                named.TenantCount.Should().Be(2, "idle for half an hour, but its token is still valid: it stays");
+            }
         }
 
         named.TenantCount.Should().Be(1, "the idle tenant is released once past its token's expiry");
@@ -255,6 +296,38 @@ public sealed class TenantLifetimeTests : IDisposable
         reload.Should().NotThrow();
         logs.Lines.Should().ContainSingle(l => l.Id.Id == 13).Which.Text.Should().Contain("a callback of the application's");
         (await client.GetTokenAsync()).Value.Should().Be("token-1");
+    }
+
+    [Fact]
+    public async Task SettingChanged_WokeloRenewsWithTheRefreshTokenItHadBefore()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Provider"] = "Wokelo",
+            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "secret",
+            ["Username"] = "sam@example.test",
+            ["Password"] = "pw",
+            ["MaxRetries"] = "0",
+        }).Build();
+        _endpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(System.Net.HttpStatusCode.OK,
+            $$"""{"access_token":"token-{{n}}","refresh_token":"refresh-{{n}}","token_type":"Bearer","expires_in":3600}"""));
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddTokenClient("w", configuration)
+            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => _endpoint.Handler));
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredKeyedService<ITokenClient>("w");
+        var token = await client.GetTokenAsync();
+
+        configuration["MaxRetries"] = "2";
+        configuration.Reload();
+        client.Invalidate(token);
+        await client.GetTokenAsync();
+
+        _endpoint.Requests.Last().Fields.Should().Contain(new KeyValuePair<string, string>("refresh_token", "refresh-1"),
+            "a change of settings keeps what the server issued");
     }
 
     public void Dispose() => _services.Dispose();

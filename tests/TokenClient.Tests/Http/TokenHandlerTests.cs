@@ -135,6 +135,29 @@ public class TokenHandlerTests
         HttpRequestMessageTokenExtensions.TenantOf(request.WithTokenTenant("acme")).Should().Be("acme");
     }
 
+    [Theory]
+    [InlineData(200, 1, "the answer goes back as it is")]
+    [InlineData(401, 2, "a rejection is answered by one resend")]
+    [InlineData(302, 2, "a redirect is followed")]
+    public async Task SendAsync_InnerHandlerAnsweringAtOnce_TakesTheSameDecisions(int first, int sends, string because)
+    {
+        using var harness = new Harness();
+        var inner = new AtOnce((HttpStatusCode)first);
+        var client = harness.Services.Provider.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named(TestServices.ClientName);
+        using var invoker = new HttpMessageInvoker(new TokenHandler(client, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+        {
+            InnerHandler = inner,
+            MaxRedirects = 5,
+        });
+        await client.GetTokenAsync(); // cached: the handler takes its synchronous path
+
+        using var response = await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, Api), default);
+
+        response.StatusCode.Should().Be(first == 200 ? HttpStatusCode.OK : HttpStatusCode.Accepted);
+        inner.Sent.Should().HaveCount(sends, because);
+        inner.Sent.Should().OnlyContain(a => a != null && a.StartsWith("Bearer token-", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void SendAsync_PlainHttpToAnotherHost_FailsTheTaskInsteadOfThrowing()
     {
@@ -264,6 +287,24 @@ public class TokenHandlerTests
     };
 
     /// <summary>An HttpClient with the token handler in front of a mocked API.</summary>
+    /// <summary>Answers at once (a completed task): first with the given status, then 202.</summary>
+    private sealed class AtOnce(HttpStatusCode first) : HttpMessageHandler
+    {
+        public List<string?> Sent { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Sent.Add(request.Headers.Authorization?.ToString());
+            var response = new HttpResponseMessage(Sent.Count == 1 ? first : HttpStatusCode.Accepted) { RequestMessage = request };
+            if (response.StatusCode == HttpStatusCode.Found)
+            {
+                response.Headers.Location = new Uri("/moved", UriKind.Relative);
+            }
+
+            return Task.FromResult(response);
+        }
+    }
+
     /// <summary>Sends a copy of each request, its options carried over, as hedging and snapshot retries do.</summary>
     private sealed class Copying : DelegatingHandler
     {

@@ -72,4 +72,16 @@ public class LoneWolfShaperTests
         aAgain.Should().BeSameAs(a);
         services.TokenEndpoint.Requests.Select(r => r.Fields.Single(f => f.Key == "lwt_client_id").Value).Should().Equal("tenant-a", "tenant-b");
     }
+
+    [Fact]
+    public async Task GetClient_TenantOfTheCall_WinsOverTheConfiguredOne()
+    {
+        using var services = ProviderAssertions.ForProvider("LoneWolf", o => o.Tenant = "configured");
+        var factory = services.Provider.GetRequiredService<ITokenClientFactory>();
+
+        await factory.GetClient(TestServices.ClientName).GetTokenAsync();
+        await factory.GetClient(TestServices.ClientName, "of-the-call").GetTokenAsync();
+
+        services.TokenEndpoint.Requests.Select(r => r.Fields.Single(f => f.Key == "lwt_client_id").Value).Should().Equal("configured", "of-the-call");
+    }
 }
