@@ -229,24 +229,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             Token = token;
             RenewAt = renewAt;
             _time = time;
-            // The timer must not carry the execution context (scopes, activities) of whichever caller created the entry.
-            var suppress = !ExecutionContext.IsFlowSuppressed();
-            if (suppress)
-            {
-                ExecutionContext.SuppressFlow();
-            }
-
-            try
-            {
-                _timer = time.CreateTimer(static state => ((CacheEntry)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            }
-            finally
-            {
-                if (suppress)
-                {
-                    ExecutionContext.RestoreFlow();
-                }
-            }
+            _timer = time.CreateDetachedTimer(static state => ((CacheEntry)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 
             Arm();
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using TokenClient.Caching;
 using TokenClient.Diagnostics;
 using TokenClient.Providers;
 
@@ -44,20 +45,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
             _subscriptions.Add(ChangeToken.OnChange(source.GetChangeToken, Reload, source.Name));
         }
 
-        // The timer must not carry the execution context (scopes, activities) of whoever resolved the factory.
-        var suppress = !ExecutionContext.IsFlowSuppressed();
-        var flow = suppress ? ExecutionContext.SuppressFlow() : default;
-        try
-        {
-            _sweeper = _runtime.Time.CreateTimer(static state => ((TokenClientFactory)state!).Sweep(), this, SweepInterval, SweepInterval);
-        }
-        finally
-        {
-            if (suppress)
-            {
-                flow.Undo();
-            }
-        }
+        _sweeper = _runtime.Time.CreateDetachedTimer(static state => ((TokenClientFactory)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
 
     public ITokenClient GetClient(string name) => Named(name);
