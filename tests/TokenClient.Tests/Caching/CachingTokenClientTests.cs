@@ -21,8 +21,21 @@ public class CachingTokenClientTests
         };
         var client = services.Client;
 
-        var callers = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => client.GetTokenAsync().AsTask())).ToArray();
-        await WaitUntil(() => services.TokenEndpoint.RequestCount == 1);
+        var waiting = 0;
+        var allWaiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var callers = Enumerable.Range(0, 1000).Select(_ => Task.Run(async () =>
+        {
+            var call = client.GetTokenAsync();
+            if (!call.IsCompleted && Interlocked.Increment(ref waiting) == 1000)
+            {
+                allWaiting.SetResult();
+            }
+
+            return await call;
+        })).ToArray();
+        await allWaiting.Task; // every caller is inside GetTokenAsync, waiting, while the one request is held: they overlap
+
+        services.TokenEndpoint.RequestCount.Should().Be(1);
         gate.SetResult();
         var tokens = await Task.WhenAll(callers);
 
@@ -78,7 +91,7 @@ public class CachingTokenClientTests
         var renewal = client.PendingAcquisition;
         renewal.Should().NotBeNull();
         (await client.GetTokenAsync()).Should().BeSameAs(first, "the renewal is still under way");
-        await WaitUntil(() => services.TokenEndpoint.RequestCount == 2);
+        await TimeDriving.UntilAsync(() => services.TokenEndpoint.RequestCount == 2, "the renewal's request");
 
         renewalGate.SetResult();
         var second = await renewal!;
@@ -165,7 +178,7 @@ public class CachingTokenClientTests
 
         var impatient = client.GetTokenAsync(cancel.Token).AsTask();
         var patient = Enumerable.Range(0, 10).Select(_ => client.GetTokenAsync().AsTask()).ToArray();
-        await WaitUntil(() => services.TokenEndpoint.RequestCount == 1);
+        await TimeDriving.UntilAsync(() => services.TokenEndpoint.RequestCount == 1, "the first request");
         await cancel.CancelAsync();
 
         await impatient.Invoking(t => t).Should().ThrowAsync<OperationCanceledException>();
@@ -215,16 +228,5 @@ public class CachingTokenClientTests
         factory.GetClient("test", "tenant-a").Should().NotBeSameAs(factory.GetClient("test", "tenant-b"));
         (await factory.GetClient("test", "tenant-a").GetTokenAsync()).Should().NotBeSameAs(await factory.GetClient("test", "tenant-b").GetTokenAsync());
         services.TokenEndpoint.RequestCount.Should().Be(2);
-    }
-
-    // Waits for work on other threads by polling a condition, never by timing: the bound only stops a broken test.
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 10_000 && !condition(); i++)
-        {
-            await Task.Delay(1);
-        }
-
-        condition().Should().BeTrue();
     }
 }

@@ -263,10 +263,7 @@ public sealed class TenantLifetimeTests : IDisposable
             return FakeTokenEndpoint.Token($"token-{n}", 3600);
         };
         var waiting = Factory.GetClient("t", "acme").GetTokenAsync().AsTask();
-        while (_endpoint.RequestCount == 0)
-        {
-            await Task.Delay(10);
-        }
+        await TimeDriving.UntilAsync(() => _endpoint.RequestCount == 1, "the first request to be held");
 
         _configuration["Scope"] = "orders invoices";
         _configuration.Reload();

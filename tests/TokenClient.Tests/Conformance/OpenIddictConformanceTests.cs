@@ -114,7 +114,7 @@ public class OpenIddictConformanceTests
     private static ServiceProvider Register(OpenIddictServer server, string provider, Action<TokenClientOptions>? configure = null)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider(DateTimeOffset.UtcNow));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
         services.AddTokenClient("oidc", o =>
         {
             o.Provider = provider;

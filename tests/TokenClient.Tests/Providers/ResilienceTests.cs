@@ -10,13 +10,15 @@ namespace TokenClient.Tests.Providers;
 /// <summary>Retries, Retry-After and the cooldown of the token endpoint call, on fake time.</summary>
 public class ResilienceTests
 {
+    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
+
     [Fact]
     public async Task GetTokenAsync_429WithRetryAfterSeconds_WaitsAtLeastThatLongBeforeRetrying()
     {
         using var services = Retrying();
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 1 ? TooManyRequests(new RetryConditionHeaderValue(TimeSpan.FromSeconds(5))) : FakeTokenEndpoint.Token("t", 3600));
 
-        var token = await DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+        var token = await services.Time.DriveAsync(services.Client.GetTokenAsync().AsTask(), Step);
 
         token.Value.Should().Be("t");
         var times = services.TokenEndpoint.RequestTimes.ToArray();
@@ -41,7 +43,7 @@ public class ResilienceTests
             return Task.FromResult(response);
         };
 
-        await DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+        await services.Time.DriveAsync(services.Client.GetTokenAsync().AsTask(), Step);
 
         services.TokenEndpoint.RequestTimes.Should().HaveCount(2).And.Subject.Last().Should().BeOnOrAfter(retryAt);
     }
@@ -52,7 +54,7 @@ public class ResilienceTests
         using var services = Retrying(o => o.MaxRetryDelay = TimeSpan.FromSeconds(20));
         services.TokenEndpoint.Respond = _ => Task.FromResult(TooManyRequests(new RetryConditionHeaderValue(TimeSpan.FromSeconds(21))));
 
-        var act = () => DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+        var act = () => services.Time.DriveAsync(services.Client.GetTokenAsync().AsTask(), Step);
 
         var thrown = (await act.Should().ThrowAsync<TokenRequestException>()).Which;
         thrown.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
@@ -69,7 +71,7 @@ public class ResilienceTests
         using var services = Retrying();
         services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(status, $$"""{"error":"{{error}}"}"""));
 
-        var act = () => DriveAsync(services, services.Client.GetTokenAsync().AsTask());
+        var act = () => services.Time.DriveAsync(services.Client.GetTokenAsync().AsTask(), Step);
 
         (await act.Should().ThrowAsync<TokenRequestException>()).Which.Error.Should().Be(error);
         services.TokenEndpoint.RequestCount.Should().Be(1);
@@ -207,20 +209,5 @@ public class ResilienceTests
         }
 
         throw new InvalidOperationException("expected a TokenRequestException");
-    }
-
-    // Advances fake time in steps of 100 ms until the work ends; bounded so that a stuck test fails.
-    private static async Task<T> DriveAsync<T>(TestServices services, Task<T> work)
-    {
-        for (var step = 0; step < 1000 && !work.IsCompleted; step++)
-        {
-            await Task.WhenAny(work, Task.Delay(1));
-            if (!work.IsCompleted)
-            {
-                services.Time.Advance(TimeSpan.FromMilliseconds(100));
-            }
-        }
-
-        return await work;
     }
 }
