@@ -114,17 +114,17 @@ internal static class OAuthResponseReader
     // The exception's own message may quote the body, which may hold the token: say only what is wrong and where.
     private static string Describe(ReadOnlySpan<byte> body, JsonException ex)
     {
+        // The reader throws on malformed, truncated or trailing text; a body it reads to the end is one JSON value.
         var reader = new Utf8JsonReader(body);
         try
         {
-            if (!reader.Read() || !reader.TrySkip() || reader.Read())
+            while (reader.Read())
             {
-                return "the response body is not one JSON value";
             }
         }
         catch (JsonException)
         {
-            return "the response body is not valid JSON (malformed or truncated)";
+            return "the response body is not valid JSON (malformed, truncated or more than one value)";
         }
 
         return ex.Path is null or "$"

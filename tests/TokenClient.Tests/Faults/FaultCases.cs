@@ -54,7 +54,7 @@ public static class FaultCases
             Always("HTML page with 200", () => Html(HttpStatusCode.OK), Unreadable("not valid JSON")),
             Always("HTML page with 500", () => Html(HttpStatusCode.InternalServerError), Transient(HttpStatusCode.InternalServerError, "<html>")),
             Always("empty body with 200", () => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("") }, Unreadable("empty")),
-            Always("truncated JSON", () => Json($$"""{"access_token":"{{LeakyToken}}","expires_in":36"""), Unreadable("malformed or truncated")),
+            Always("truncated JSON", () => Json($$"""{"access_token":"{{LeakyToken}}","expires_in":36"""), Unreadable("malformed, truncated")),
             Always("JSON array", () => Json("""[{"access_token":"x"}]"""), Unreadable("not a JSON object")),
             Always("JSON string", () => Json("\"just a string\""), Unreadable("not a JSON object")),
             Always("JSON null", () => Json("null"), Unreadable("JSON null")),
