@@ -183,6 +183,80 @@ public class ResilienceTests
         endpoint.RequestCount.Should().Be(2);
     }
 
+    [Fact]
+    public async Task GetTokenAsync_TotalTimeoutRunsOutWhileRetrying_GivesUpNamingTheLastAttemptsFailure()
+    {
+        using var services = Retrying(o =>
+        {
+            o.MaxRetries = 10;
+            o.RetryDelay = TimeSpan.FromSeconds(1);
+            o.TotalTimeout = TimeSpan.FromSeconds(3);
+            o.AttemptTimeout = TimeSpan.FromSeconds(1);
+        });
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.ServiceUnavailable, "down"));
+
+        var act = () => services.Time.DriveAsync(services.Client.GetTokenAsync().AsTask(), Step);
+
+        var thrown = (await act.Should().ThrowAsync<TokenRequestException>()).Which;
+        thrown.Message.Should().StartWith("Token client 'test' gave up on auth.test after 3 s of retries; the last attempt said: ")
+            .And.Contain("HTTP 503 (ServiceUnavailable)").And.Contain("\"down\"");
+        thrown.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        thrown.IsTransient.Should().BeTrue();
+        thrown.InnerException.Should().BeOfType<TokenRequestException>().Which.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        services.TokenEndpoint.RequestCount.Should().BeInRange(2, 3, "exponential delays of about 1 s and 2 s fit two or three attempts in 3 s");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_TotalTimeoutRunsOutWhileNoAttemptWasAnswered_SaysNoAnswerWithinTheTotal()
+    {
+        using var services = Retrying(o =>
+        {
+            o.TotalTimeout = TimeSpan.FromSeconds(3);
+            o.AttemptTimeout = TimeSpan.FromSeconds(2);
+        });
+        services.TokenEndpoint.RespondWith = async (_, ct) =>
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            throw new InvalidOperationException("unreachable");
+        };
+
+        var act = () => services.Time.DriveAsync(services.Client.GetTokenAsync().AsTask(), Step);
+
+        var thrown = (await act.Should().ThrowAsync<TokenRequestException>()).Which;
+        thrown.Message.Should().Be("Token client 'test' timed out waiting for auth.test: no answer within 3 s.");
+        thrown.IsTransient.Should().BeTrue();
+        services.TokenEndpoint.RequestCount.Should().Be(2, "the first attempt timed out at 2 s, the second was cut off at 3 s");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_HttpClientTimeoutOfTheEndpointClient_IsATransientTimeoutNamingIt()
+    {
+        using var services = new TestServices(more: s => s.AddHttpClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf(TestServices.ClientName)).ConfigureHttpClient(c => c.Timeout = TimeSpan.FromMilliseconds(50)));
+        services.TokenEndpoint.RespondWith = async (_, ct) =>
+        {
+            await Task.Delay(Timeout.Infinite, ct); // until HttpClient gives up on its own (real) clock
+            throw new InvalidOperationException("unreachable");
+        };
+
+        var thrown = await Capture(services.Client);
+
+        thrown.Message.Should().Be("Token client 'test' timed out waiting for auth.test: no answer within 0.05 s.");
+        thrown.IsTransient.Should().BeTrue();
+        thrown.InnerException.Should().BeAssignableTo<OperationCanceledException>();
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_BodyCancelledByTheTransportAfterTheHeaders_IsATimeoutWithoutALimit()
+    {
+        using var services = new TestServices();
+        services.TokenEndpoint.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new CancelledStream()) });
+
+        var thrown = await Capture(services.Client);
+
+        thrown.Message.Should().Be("Token client 'test' timed out waiting for auth.test.");
+        thrown.IsTransient.Should().BeTrue();
+    }
+
     private static TestServices Retrying(Action<TokenClientOptions>? configure = null) => new(o =>
     {
         o.MaxRetries = 3;
@@ -209,5 +283,12 @@ public class ResilienceTests
         }
 
         throw new InvalidOperationException("expected a TokenRequestException");
+    }
+
+    /// <summary>A body whose reads are cancelled by the transport itself, not by the caller.</summary>
+    private sealed class CancelledStream : MemoryStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            throw new TaskCanceledException("the connection's own timeout");
     }
 }
