@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,6 +53,23 @@ public class TokenHandlerTests
         harness.ApiRequests.Select(r => r.Header("Authorization")).Should().Equal("Bearer token-1", "Bearer token-2");
         harness.ApiRequests.Select(r => r.Body).Should().Equal("""{"id":42}""", """{"id":42}""");
         harness.Services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task SendAsync_ManyRequestsInFlightRejectedAtOnce_OneRenewal_AndEachRequestResentOnce()
+    {
+        const int Requests = 50;
+        var api = new RejectsTheFirstTokenOnceAllArrived(Requests);
+        using var services = new TestServices(more: s => s.AddHttpClient("api").AddTokenHandler(TestServices.ClientName).ConfigurePrimaryHttpMessageHandler(() => api));
+        var http = services.Provider.GetRequiredService<IHttpClientFactory>().CreateClient("api");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, Requests).Select(i => http.PostAsync($"https://api.test/orders/{i}", new StringContent($"order {i}"))));
+
+        responses.Should().OnlyContain(r => r.StatusCode == HttpStatusCode.OK);
+        services.TokenEndpoint.RequestCount.Should().Be(2, "the first token, and one renewal shared by every rejected request");
+        api.Sent.Should().HaveCount(2 * Requests);
+        api.Sent.GroupBy(s => s.Path).Should().OnlyContain(g => g.Select(s => s.Token).SequenceEqual(new[] { "token-1", "token-2" }), "each request went once with each token");
+        api.Sent.Should().OnlyContain(s => s.Body == $"order {s.Path.Split('/').Last()}", "the resend carries the same body");
     }
 
     [Fact]
@@ -286,7 +304,6 @@ public class TokenHandlerTests
         { "stream", false },
     };
 
-    /// <summary>An HttpClient with the token handler in front of a mocked API.</summary>
     /// <summary>Answers at once (a completed task): first with the given status, then 202.</summary>
     private sealed class AtOnce(HttpStatusCode first) : HttpMessageHandler
     {
@@ -305,6 +322,33 @@ public class TokenHandlerTests
         }
     }
 
+    /// <summary>Holds every request with the first token until all have arrived, then rejects them all at the same moment; accepts any other token.</summary>
+    private sealed class RejectsTheFirstTokenOnceAllArrived(int count) : HttpMessageHandler
+    {
+        private readonly TaskCompletionSource _allArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _arrived;
+
+        public ConcurrentQueue<(string Path, string? Token, string Body)> Sent { get; } = new();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var token = request.Headers.Authorization?.Parameter;
+            Sent.Enqueue((request.RequestUri!.AbsolutePath, token, await request.Content!.ReadAsStringAsync(cancellationToken)));
+            if (token != "token-1")
+            {
+                return new HttpResponseMessage(HttpStatusCode.OK);
+            }
+
+            if (Interlocked.Increment(ref _arrived) == count)
+            {
+                _allArrived.SetResult();
+            }
+
+            await _allArrived.Task.WaitAsync(cancellationToken);
+            return new HttpResponseMessage(HttpStatusCode.Unauthorized);
+        }
+    }
+
     /// <summary>Sends a copy of each request, its options carried over, as hedging and snapshot retries do.</summary>
     private sealed class Copying : DelegatingHandler
     {
@@ -320,6 +364,7 @@ public class TokenHandlerTests
         }
     }
 
+    /// <summary>An HttpClient with the token handler in front of a mocked API.</summary>
     private sealed class Harness : IDisposable
     {
         private readonly MockHttpMessageHandler _api = new();
