@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Quickstart;
+using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests;
 
@@ -100,21 +101,20 @@ public class EndToEndTests
         thrown.Message.Should().Contain("127.0.0.1").And.NotContain("wrong-secret");
     }
 
-    private static ServiceProvider Register(LocalServer server, string provider, Action<TokenClientOptions>? configure = null)
-    {
-        var services = new ServiceCollection();
-        services.AddTokenClient("local", o =>
-        {
-            o.Provider = provider;
-            o.TokenEndpoint = server.TokenEndpoint(provider);
-            o.ClientId = LocalServer.ClientId;
-            o.ClientSecret = server.ClientSecret;
-            o.Audience = provider == "Login3" ? "https://api.test" : null;
-            o.Username = provider == "Wokelo" ? LocalServer.WokeloUsername : null;
-            o.Password = provider == "Wokelo" ? LocalServer.WokeloPassword : null;
-            configure?.Invoke(o);
-        });
-        services.AddHttpClient("api", c => c.BaseAddress = new Uri(server.BaseAddress, $"/api/{provider}/")).AddTokenHandler("local");
-        return services.BuildServiceProvider();
-    }
+    private static ServiceProvider Register(LocalServer server, string provider, Action<TokenClientOptions>? configure = null) =>
+        new TestServices(
+            o =>
+            {
+                o.Provider = provider;
+                o.ClientId = LocalServer.ClientId;
+                o.ClientSecret = server.ClientSecret;
+                o.Audience = provider == "Login3" ? "https://api.test" : null;
+                o.Username = provider == "Wokelo" ? LocalServer.WokeloUsername : null;
+                o.Password = provider == "Wokelo" ? LocalServer.WokeloPassword : null;
+                configure?.Invoke(o);
+            },
+            s => s.AddHttpClient("api", c => c.BaseAddress = new Uri(server.BaseAddress, $"/api/{provider}/")).AddTokenHandler("local"),
+            name: "local",
+            time: TimeProvider.System,
+            endpoint: server.TokenEndpoint(provider)).Provider;
 }

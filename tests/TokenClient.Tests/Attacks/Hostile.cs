@@ -54,18 +54,18 @@ internal static class Hostile
         text is not null && (Cores.Any(core => text.Contains(core, StringComparison.OrdinalIgnoreCase)) || BasicForms().Any(b => text.Contains(b.TrimEnd('='), StringComparison.Ordinal)));
 
     /// <summary>A container with the client "attack" of that provider, whose log lines are captured.</summary>
-    public static ServiceProvider Client(string provider, Uri endpoint, CapturingLoggerProvider logs, Action<TokenClientOptions>? configure = null, Action<IServiceCollection>? more = null)
-    {
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
-        services.AddTokenClient("attack", o =>
-        {
-            Configure(o, provider, endpoint);
-            configure?.Invoke(o);
-        });
-        more?.Invoke(services);
-        return services.BuildServiceProvider();
-    }
+    public static ServiceProvider Client(string provider, Uri endpoint, CapturingLoggerProvider logs, Action<TokenClientOptions>? configure = null, Action<IServiceCollection>? more = null) =>
+        new TestServices(
+            o =>
+            {
+                Configure(o, provider, endpoint);
+                configure?.Invoke(o);
+            },
+            more,
+            name: "attack",
+            time: TimeProvider.System,
+            logs: logs,
+            endpoint: endpoint).Provider;
 
     /// <summary>Starts a Kestrel app on 127.0.0.1 whose every request is recorded before <paramref name="map"/> answers it.</summary>
     public static async Task<Server> StartAsync(Action<WebApplication> map)

@@ -10,13 +10,11 @@ namespace TokenClient.Tests.Clients;
 public sealed class TenantLifetimeTests : IDisposable
 {
     private readonly CountingTimeProvider _time = new();
-    private readonly FakeTokenEndpoint _endpoint;
     private readonly IConfigurationRoot _configuration;
-    private readonly ServiceProvider _services;
+    private readonly TestServices _services;
 
     public TenantLifetimeTests()
     {
-        _endpoint = new FakeTokenEndpoint(_time);
         _configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
@@ -26,15 +24,13 @@ public sealed class TenantLifetimeTests : IDisposable
             ["MaxRetries"] = "0",
             ["MaxTenants"] = "100",
         }).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddTokenClient("t", _configuration)
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => _endpoint.Handler));
-        _services = services.BuildServiceProvider();
-        Factory = _services.GetRequiredService<TokenClientFactory>();
+        _services = new TestServices(name: "t", configuration: _configuration, time: _time);
+        Factory = _services.Provider.GetRequiredService<TokenClientFactory>();
     }
 
     private TokenClientFactory Factory { get; }
+
+    private FakeTokenEndpoint TokenEndpoint => _services.TokenEndpoint;
 
     [Fact]
     public async Task ScopeChanged_EveryEntryOfTheOldIdentityIsReplaced_AndItsTimerDisposed()
@@ -55,7 +51,7 @@ public sealed class TenantLifetimeTests : IDisposable
         _time.LiveTimers.Should().Be(1, "the six entries of the old scope, and their timers, are gone");
         Factory.Named("t").TenantCount.Should().Be(0);
         (await client.GetTokenAsync()).Value.Should().Be("token-7");
-        _endpoint.Requests.Last().Fields.Should().Contain(new KeyValuePair<string, string>("scope", "orders invoices"));
+        TokenEndpoint.Requests.Last().Fields.Should().Contain(new KeyValuePair<string, string>("scope", "orders invoices"));
     }
 
     [Fact]
@@ -70,7 +66,7 @@ public sealed class TenantLifetimeTests : IDisposable
         (await client.GetTokenAsync()).Should().BeSameAs(token, "the identity is the same: no request storm");
         client.Invalidate(token);
         (await client.GetTokenAsync()).Value.Should().Be("token-2");
-        _endpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Providers.GenericShaper.BasicCredentials("id", "rotated").ToString());
+        TokenEndpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Providers.GenericShaper.BasicCredentials("id", "rotated").ToString());
     }
 
     [Fact]
@@ -84,7 +80,7 @@ public sealed class TenantLifetimeTests : IDisposable
         tenant.Invalidate(token);
         await tenant.GetTokenAsync();
 
-        _endpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Providers.GenericShaper.BasicCredentials("id", "rotated").ToString());
+        TokenEndpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Providers.GenericShaper.BasicCredentials("id", "rotated").ToString());
     }
 
     [Fact]
@@ -124,11 +120,11 @@ public sealed class TenantLifetimeTests : IDisposable
             }
         }
 
-        var requests = _endpoint.RequestCount;
+        var requests = TokenEndpoint.RequestCount;
         await Factory.GetClient("t", "tenant-999").GetTokenAsync();
-        _endpoint.RequestCount.Should().Be(requests, "the most recent tenant kept its entry");
+        TokenEndpoint.RequestCount.Should().Be(requests, "the most recent tenant kept its entry");
         await Factory.GetClient("t", "tenant-0").GetTokenAsync();
-        _endpoint.RequestCount.Should().Be(requests + 1, "the least recent was released and gets a fresh token");
+        TokenEndpoint.RequestCount.Should().Be(requests + 1, "the least recent was released and gets a fresh token");
     }
 
     [Fact]
@@ -152,7 +148,7 @@ public sealed class TenantLifetimeTests : IDisposable
         }
 
         named.TenantCount.Should().Be(1, "the idle tenant is released once past its token's expiry");
-        _endpoint.RequestCount.Should().Be(2 + 1, "the busy tenant renewed once, at 54 minutes, and was never released");
+        TokenEndpoint.RequestCount.Should().Be(2 + 1, "the busy tenant renewed once, at 54 minutes, and was never released");
 
         (await Factory.GetClient("t", "idle").GetTokenAsync()).Value.Should().Be("token-4", "a released tenant gets a fresh token when it returns");
     }
@@ -229,7 +225,7 @@ public sealed class TenantLifetimeTests : IDisposable
         await client.GetTokenAsync();
         await client.RenewalSettledAsync();
 
-        _endpoint.RequestCount.Should().Be(3, "renewed at 50% of the lifetime, not 90%");
+        TokenEndpoint.RequestCount.Should().Be(3, "renewed at 50% of the lifetime, not 90%");
     }
 
     [Fact]
@@ -245,15 +241,15 @@ public sealed class TenantLifetimeTests : IDisposable
             await Factory.GetClient("t", $"flood-{i}").GetTokenAsync();
         }
 
-        var requests = _endpoint.RequestCount;
+        var requests = TokenEndpoint.RequestCount;
         await Factory.GetClient("t", "busy").GetTokenAsync();
-        _endpoint.RequestCount.Should().Be(requests, "the flood's one-time names went first, not the tenant in use since before it");
+        TokenEndpoint.RequestCount.Should().Be(requests, "the flood's one-time names went first, not the tenant in use since before it");
     }
 
     [Fact]
     public async Task IdentityChangesWhileACallerWaitsForItsFirstToken_TheCallerGetsATokenOfTheNewIdentity()
     {
-        _endpoint.RespondWith = async (n, ct) =>
+        TokenEndpoint.RespondWith = async (n, ct) =>
         {
             if (n == 1)
             {
@@ -263,7 +259,7 @@ public sealed class TenantLifetimeTests : IDisposable
             return FakeTokenEndpoint.Token($"token-{n}", 3600);
         };
         var waiting = Factory.GetClient("t", "acme").GetTokenAsync().AsTask();
-        await TimeDriving.UntilAsync(() => _endpoint.RequestCount == 1, "the first request to be held");
+        await TimeDriving.UntilAsync(() => TokenEndpoint.RequestCount == 1, "the first request to be held");
 
         _configuration["Scope"] = "orders invoices";
         _configuration.Reload();
@@ -276,14 +272,10 @@ public sealed class TenantLifetimeTests : IDisposable
     {
         var logs = new CapturingLoggerProvider();
         var broken = false;
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddLogging(b => b.AddProvider(logs));
-        services.AddTokenClient("c", _configuration)
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => _endpoint.Handler));
-        services.Configure<TokenClientOptions>("c", _ => { if (broken) { throw new FormatException("a callback of the application's"); } });
-        await using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredKeyedService<ITokenClient>("c");
+        await using var services = new TestServices(
+            _ => { if (broken) { throw new FormatException("a callback of the application's"); } },
+            name: "c", configuration: _configuration, time: _time, logs: logs);
+        var client = services.Provider.GetRequiredKeyedService<ITokenClient>("c");
         await client.GetTokenAsync();
 
         broken = true;
@@ -308,14 +300,10 @@ public sealed class TenantLifetimeTests : IDisposable
             ["Password"] = "pw",
             ["MaxRetries"] = "0",
         }).Build();
-        _endpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(System.Net.HttpStatusCode.OK,
+        await using var services = new TestServices(name: "w", configuration: configuration, time: _time);
+        services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(System.Net.HttpStatusCode.OK,
             $$"""{"access_token":"token-{{n}}","refresh_token":"refresh-{{n}}","token_type":"Bearer","expires_in":3600}"""));
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddTokenClient("w", configuration)
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => _endpoint.Handler));
-        await using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredKeyedService<ITokenClient>("w");
+        var client = services.Provider.GetRequiredKeyedService<ITokenClient>("w");
         var token = await client.GetTokenAsync();
 
         configuration["MaxRetries"] = "2";
@@ -323,7 +311,7 @@ public sealed class TenantLifetimeTests : IDisposable
         client.Invalidate(token);
         await client.GetTokenAsync();
 
-        _endpoint.Requests.Last().Fields.Should().Contain(new KeyValuePair<string, string>("refresh_token", "refresh-1"),
+        services.TokenEndpoint.Requests.Last().Fields.Should().Contain(new KeyValuePair<string, string>("refresh_token", "refresh-1"),
             "a change of settings keeps what the server issued");
     }
 

@@ -111,19 +111,15 @@ public class OpenIddictConformanceTests
     private static async Task<AccessToken> RenewalAsync(CachingTokenClient client) =>
         client.PendingAcquisition is { } pending ? await pending : await client.GetTokenAsync();
 
-    private static ServiceProvider Register(OpenIddictServer server, string provider, Action<TokenClientOptions>? configure = null)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
-        services.AddTokenClient("oidc", o =>
-        {
-            o.Provider = provider;
-            o.TokenEndpoint = server.TokenEndpoint;
-            o.ClientId = OpenIddictServer.ClientId;
-            o.ClientSecret = OpenIddictServer.ClientSecret;
-            o.MaxRetries = 0;
-            configure?.Invoke(o);
-        });
-        return services.BuildServiceProvider();
-    }
+    private static ServiceProvider Register(OpenIddictServer server, string provider, Action<TokenClientOptions>? configure = null) =>
+        new TestServices(
+            o =>
+            {
+                o.Provider = provider;
+                o.ClientId = OpenIddictServer.ClientId;
+                o.ClientSecret = OpenIddictServer.ClientSecret;
+                configure?.Invoke(o);
+            },
+            name: "oidc",
+            endpoint: server.TokenEndpoint).Provider;
 }

@@ -48,12 +48,15 @@ public sealed class TelemetryTests : IDisposable
     [Fact]
     public async Task GetTokenAsync_SuccessThenFailure_CountsEachAcquisitionWithItsOutcome()
     {
-        var endpoint = new FakeTokenEndpoint();
-        endpoint.Respond = n => Task.FromResult(n == 1
-            ? FakeTokenEndpoint.Token("t", 3600)
-            : FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}"""));
-        await using var services = Register(endpoint);
-        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+        await using var services = Register();
+        services.TokenEndpoint.Respond = n =>
+        {
+            services.Time.Advance(TimeSpan.FromSeconds(n == 1 ? 1.5 : 0.25)); // the time each answer takes, on the fake clock
+            return Task.FromResult(n == 1
+                ? FakeTokenEndpoint.Token("t", 3600)
+                : FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}"""));
+        };
+        var client = services.Client;
 
         var token = await client.GetTokenAsync();
         client.Invalidate(token);
@@ -64,16 +67,15 @@ public sealed class TelemetryTests : IDisposable
         requests.Should().OnlyContain(m => m.Value == 1);
         requests[0].Tags.Should().NotContainKey("error.type");
         requests[1].Tags["error.type"].Should().Be("invalid_client");
-        _measurements.Where(m => m.Instrument == "tokenclient.token.request.duration").Should().HaveCount(2).And.OnlyContain(m => m.Value >= 0);
+        _measurements.Where(m => m.Instrument == "tokenclient.token.request.duration").Select(m => m.Value).Should().Equal(1.5, 0.25);
     }
 
     [Fact]
     public async Task GetTokenAsync_EachAcquisition_IsOneClientSpanWithTheOutcome()
     {
-        var endpoint = new FakeTokenEndpoint();
-        endpoint.Respond = n => Task.FromResult(n == 1 ? FakeTokenEndpoint.Token("t", 3600) : new HttpResponseMessage(HttpStatusCode.BadGateway));
-        await using var services = Register(endpoint);
-        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+        await using var services = Register();
+        services.TokenEndpoint.Respond = n => Task.FromResult(n == 1 ? FakeTokenEndpoint.Token("t", 3600) : new HttpResponseMessage(HttpStatusCode.BadGateway));
+        var client = services.Client;
 
         var token = await client.GetTokenAsync();
         client.Invalidate(token);
@@ -97,10 +99,9 @@ public sealed class TelemetryTests : IDisposable
     [InlineData(999, "", "_OTHER")]
     public async Task GetTokenAsync_Failure_TagsErrorTypeFromABoundedSet(int status, string body, string expected)
     {
-        var endpoint = new FakeTokenEndpoint();
-        endpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json((HttpStatusCode)status, body));
-        await using var services = Register(endpoint);
-        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+        await using var services = Register();
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json((HttpStatusCode)status, body));
+        var client = services.Client;
 
         await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
 
@@ -112,10 +113,9 @@ public sealed class TelemetryTests : IDisposable
     [Fact]
     public async Task GetTokenAsync_ApimwCode_IsAKnownErrorType()
     {
-        var endpoint = new FakeTokenEndpoint();
-        endpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"success":false,"error":{"code":"INVALID_CREDENTIALS","message":"no"}}"""));
-        await using var services = Register(endpoint, configure: o => { o.Provider = "Apimw"; o.TokenEndpoint = null; });
-        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+        await using var services = Register(configure: o => { o.Provider = "Apimw"; o.TokenEndpoint = null; });
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"success":false,"error":{"code":"INVALID_CREDENTIALS","message":"no"}}"""));
+        var client = services.Client;
 
         await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
 
@@ -126,10 +126,9 @@ public sealed class TelemetryTests : IDisposable
     [Fact]
     public async Task GetTokenAsync_NetworkFailure_TagsTheExceptionTypeName()
     {
-        var endpoint = new FakeTokenEndpoint();
-        endpoint.Respond = _ => throw new HttpRequestException("refused");
-        await using var services = Register(endpoint);
-        var client = services.GetRequiredKeyedService<ITokenClient>(_client);
+        await using var services = Register();
+        services.TokenEndpoint.Respond = _ => throw new HttpRequestException("refused");
+        var client = services.Client;
 
         await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
 
@@ -140,13 +139,12 @@ public sealed class TelemetryTests : IDisposable
     [Fact]
     public async Task Handler_ResendAfterRejection_IsCounted()
     {
-        var endpoint = new FakeTokenEndpoint();
         var api = new MockHttpMessageHandler();
         var answers = new Queue<HttpStatusCode>([HttpStatusCode.Unauthorized, HttpStatusCode.OK]);
         api.Fallback.Respond(_ => new HttpResponseMessage(answers.Dequeue()));
-        await using var services = Register(endpoint, s => s.AddHttpClient("api").AddTokenHandler(_client).ConfigurePrimaryHttpMessageHandler(() => api));
+        await using var services = Register(s => s.AddHttpClient("api").AddTokenHandler(_client).ConfigurePrimaryHttpMessageHandler(() => api));
 
-        using var response = await services.GetRequiredService<IHttpClientFactory>().CreateClient("api").GetAsync("https://api.test/");
+        using var response = await services.Http("api").GetAsync("https://api.test/");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         _measurements.Where(m => m.Instrument == "tokenclient.handler.resends").Should().ContainSingle().Which.Value.Should().Be(1);
@@ -173,20 +171,12 @@ public sealed class TelemetryTests : IDisposable
         }
     }
 
-    private ServiceProvider Register(FakeTokenEndpoint endpoint, Action<IServiceCollection>? more = null, Action<TokenClientOptions>? configure = null)
-    {
-        var services = new ServiceCollection();
-        services.AddTokenClient(_client, o =>
-            {
-                o.TokenEndpoint = TestServices.Endpoint;
-                o.ClientId = "id";
-                o.ClientSecret = "secret";
-                o.MaxRetries = 0;
-                o.FailureCooldown = TimeSpan.Zero;
-                configure?.Invoke(o);
-            })
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint.Handler));
-        more?.Invoke(services);
-        return services.BuildServiceProvider();
-    }
+    private TestServices Register(Action<IServiceCollection>? more = null, Action<TokenClientOptions>? configure = null) => new(
+        o =>
+        {
+            o.FailureCooldown = TimeSpan.Zero;
+            configure?.Invoke(o);
+        },
+        more,
+        name: _client);
 }

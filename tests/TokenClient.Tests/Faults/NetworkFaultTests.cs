@@ -50,16 +50,8 @@ public class NetworkFaultTests
 
     private static async Task<TokenRequestException> FailureAgainst(Uri endpoint)
     {
-        var services = new ServiceCollection();
-        services.AddTokenClient("net", o =>
-        {
-            o.TokenEndpoint = endpoint;
-            o.ClientId = "id";
-            o.ClientSecret = "secret";
-            o.MaxRetries = 0;
-        });
-        await using var provider = services.BuildServiceProvider();
-        var act = async () => await provider.GetRequiredKeyedService<ITokenClient>("net").GetTokenAsync();
+        await using var services = new TestServices(name: "net", time: TimeProvider.System, endpoint: endpoint);
+        var act = async () => await services.Client.GetTokenAsync();
         return (await act.Should().ThrowAsync<TokenRequestException>()).Which;
     }
 }

@@ -164,15 +164,12 @@ public class ResilienceTests
             ["MaxRetries"] = "0",
             ["FailureCooldown"] = "00:05:00",
         }).Build();
-        var endpoint = new FakeTokenEndpoint();
+        await using var services = new TestServices(name: "live", configuration: configuration);
+        var endpoint = services.TokenEndpoint;
         endpoint.Respond = n => Task.FromResult(n == 1
             ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
             : FakeTokenEndpoint.Token("after-change", 3600));
-        var services = new ServiceCollection();
-        services.AddTokenClient("live", configuration)
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint.Handler));
-        await using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredKeyedService<ITokenClient>("live");
+        var client = services.Client;
         var first = await Capture(client);
         (await Capture(client)).Should().BeSameAs(first);
 

@@ -1,40 +1,94 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace TokenClient.Tests.TestSupport;
 
-/// <summary>A container with one token client named "test" whose token endpoint is a <see cref="FakeTokenEndpoint"/>, on fake time.</summary>
-internal sealed class TestServices : IDisposable
+/// <summary>
+/// The one container of the tests: a token client (named "test" unless said otherwise) whose token
+/// endpoint is a <see cref="FakeTokenEndpoint"/>, or a real server when <c>endpoint</c> is given, on
+/// fake time unless another clock is given. Tests of registration itself build their own.
+/// </summary>
+internal sealed class TestServices : IDisposable, IAsyncDisposable
 {
     public const string ClientName = "test";
     public static readonly Uri Endpoint = new("https://auth.test/oauth/token");
 
-    public TestServices(Action<TokenClientOptions>? configure = null, Action<IServiceCollection>? more = null)
+    private readonly FakeTimeProvider? _fakeTime;
+
+    /// <param name="configure">Options on top of the defaults (the fake endpoint, "client-id", "client-secret", no retries), or on top of <paramref name="configuration"/>.</param>
+    /// <param name="more">Further services: an API client with the handler, another primary handler.</param>
+    /// <param name="name">The client's name.</param>
+    /// <param name="configuration">Binds the options from configuration instead of the defaults.</param>
+    /// <param name="time">The clock: a <see cref="FakeTimeProvider"/> of its own by default; a counting one, or the system clock, when given.</param>
+    /// <param name="logs">Captures every log line, from Trace up.</param>
+    /// <param name="endpoint">A real token endpoint (a loopback server) in place of the fake one.</param>
+    public TestServices(
+        Action<TokenClientOptions>? configure = null,
+        Action<IServiceCollection>? more = null,
+        string name = ClientName,
+        IConfiguration? configuration = null,
+        TimeProvider? time = null,
+        CapturingLoggerProvider? logs = null,
+        Uri? endpoint = null)
     {
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        TokenEndpoint = new FakeTokenEndpoint(Time);
+        Name = name;
+        time ??= new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        _fakeTime = time switch
+        {
+            FakeTimeProvider fake => fake,
+            CountingTimeProvider counting => counting.Fake,
+            _ => null,
+        };
+        TokenEndpoint = new FakeTokenEndpoint(time);
+
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(Time);
-        services.AddTokenClient(ClientName, o =>
+        services.AddSingleton(time);
+        if (logs is not null)
+        {
+            services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        }
+
+        var builder = configuration is null
+            ? services.AddTokenClient(name, o =>
             {
-                o.TokenEndpoint = Endpoint;
+                o.TokenEndpoint = endpoint ?? Endpoint;
                 o.ClientId = "client-id";
                 o.ClientSecret = "client-secret";
                 o.MaxRetries = 0; // retries wait on fake time: the tests of resilience turn them on and drive the clock
                 configure?.Invoke(o);
             })
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => TokenEndpoint.Handler));
+            : services.AddTokenClient(name, configuration);
+        if (configuration is not null && configure is not null)
+        {
+            services.Configure(name, configure);
+        }
+
+        if (endpoint is null)
+        {
+            builder.ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => TokenEndpoint.Handler));
+        }
+
         more?.Invoke(services);
         Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public FakeTimeProvider Time { get; }
+    public string Name { get; }
 
+    /// <summary>The fake clock; a container on the system clock has none.</summary>
+    public FakeTimeProvider Time => _fakeTime ?? throw new InvalidOperationException("This container runs on the system clock.");
+
+    /// <summary>The fake token endpoint; unused when the container was given a real one.</summary>
     public FakeTokenEndpoint TokenEndpoint { get; }
 
     public ServiceProvider Provider { get; }
 
-    public ITokenClient Client => Provider.GetRequiredService<ITokenClientFactory>().GetClient(ClientName);
+    public ITokenClient Client => Provider.GetRequiredService<ITokenClientFactory>().GetClient(Name);
+
+    public HttpClient Http(string name) => Provider.GetRequiredService<IHttpClientFactory>().CreateClient(name);
 
     public void Dispose() => Provider.Dispose();
+
+    public ValueTask DisposeAsync() => Provider.DisposeAsync();
 }
