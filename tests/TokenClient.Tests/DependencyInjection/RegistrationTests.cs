@@ -267,7 +267,8 @@ public class RegistrationTests
         var research = monitor.Get("research");
         research.Username.Should().Be("sam@example.test");
         research.Password.Should().Be("pw");
-        provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeNull();
+        var factory = provider.GetRequiredService<ITokenClientFactory>();
+        provider.GetRequiredKeyedService<ITokenClient>("crm").Should().BeSameAs(factory.GetClient("crm"), "the keyed service is the factory's client of that name");
         provider.GetRequiredKeyedService<ITokenClient>("crm").Should().NotBeSameAs(provider.GetRequiredKeyedService<ITokenClient>("billing"));
     }
 
