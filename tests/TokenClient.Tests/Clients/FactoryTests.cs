@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using TokenClient.Caching;
+using TokenClient.Clients;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Clients;
+
+/// <summary>The factory's own duties: the sweep and what it reports, its subscriptions, the timers it creates.</summary>
+public class FactoryTests
+{
+    private static readonly AsyncLocal<string?> Ambient = new();
+
+    [Fact]
+    public async Task Sweep_ReportsTheTenantsItReleased_AndSaysNothingWhenItReleasedNone()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var services = new TestServices(logs: logs);
+        var factory = services.Provider.GetRequiredService<TokenClientFactory>();
+        await factory.GetClient(TestServices.ClientName, "acme").GetTokenAsync();
+        await factory.GetClient(TestServices.ClientName, "globex").GetTokenAsync();
+
+        factory.Sweep(); // both were used since the last sweep
+        Released(logs).Should().BeEmpty();
+
+        services.Time.Advance(TimeSpan.FromHours(2)); // the tokens expired, and nobody called
+        factory.Sweep();
+
+        Released(logs).Should().ContainSingle().Which.Should().Be("Token client 'test' released 2 idle tenants; 0 remain");
+    }
+
+    [Fact]
+    public async Task AfterDisposal_AConfigurationChangeReachesNothing()
+    {
+        var logs = new CapturingLoggerProvider();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "secret",
+        }).Build();
+        var services = new TestServices(configuration: configuration, logs: logs);
+        await services.Client.GetTokenAsync();
+        configuration["Scope"] = "orders";
+        configuration.Reload();
+        logs.Lines.Should().ContainSingle(l => l.Id.Name == "ConfigurationApplied", "a live factory applies the change");
+
+        services.Dispose();
+        configuration["Scope"] = "invoices";
+        configuration.Reload();
+
+        logs.Lines.Should().ContainSingle(l => l.Id.Name == "ConfigurationApplied", "the disposed factory no longer listens");
+    }
+
+    [Fact]
+    public async Task DetachedTimer_DoesNotCarryTheCreatorsExecutionContext_AndLeavesItsFlowAsItWas()
+    {
+        Ambient.Value = "the creator's request";
+        var seen = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        using (TimeProvider.System.CreateDetachedTimer(_ => seen.TrySetResult(Ambient.Value), null, TimeSpan.Zero, Timeout.InfiniteTimeSpan))
+        {
+            (await seen.Task).Should().BeNull("the timer runs with no execution context of its creator");
+        }
+
+        ExecutionContext.IsFlowSuppressed().Should().BeFalse("the flow is restored");
+        (await Task.Run(() => Ambient.Value)).Should().Be("the creator's request");
+    }
+
+    [Fact]
+    public void DetachedTimer_CreatedWhileTheFlowIsAlreadySuppressed_LeavesItSuppressed()
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            using var timer = TimeProvider.System.CreateDetachedTimer(_ => { }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+            ExecutionContext.IsFlowSuppressed().Should().BeTrue("the caller's suppression is the caller's to undo");
+        }
+    }
+
+    private static IEnumerable<string> Released(CapturingLoggerProvider logs) =>
+        logs.Lines.Where(l => l.Id.Name == "TenantsReleased").Select(l => l.Text.Trim());
+}
