@@ -69,6 +69,30 @@ public class SecretRedactorTests
         redactor.Redact($"before {echoed} after").Should().Be($"before {SecretRedactor.Marker} after");
     }
 
+    // JSON as Python (ensure_ascii=False) or .NET's relaxed encoder writes it: only '"', '\\' and control
+    // characters escaped, '<' and non-ASCII left as they are. JavaScriptEncoder.Default would escape those too.
+    [Theory]
+    [InlineData("k\\ey<z\u00e9", "k\\\\ey<z\u00e9")]
+    [InlineData("k\u0001ey<z\u00e9", "k\\u0001ey<z\u00e9")]
+    [InlineData("k\"ey<z\u00e9", "k\\\"ey<z\u00e9")]
+    public void Redact_SecretInMinimallyEscapedJson_IsReplacedAndTheRestKept(string secret, string echoed)
+    {
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = secret });
+        System.Text.Json.JsonSerializer.Deserialize<string>($"\"{echoed}\"").Should().Be(secret, "the echo is the secret as a JSON string");
+
+        redactor.Redact($"before {echoed} after").Should().Be($"before {SecretRedactor.Marker} after");
+    }
+
+    [Fact]
+    public void Redact_ClientIdWithoutASecret_HasNoBasicCredentialsToReplace()
+    {
+        // A password client (Wokelo) may have an id and no secret: "id:" is no credential, and its base64 is ordinary text.
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "wokelo-app", Password = "pw-9f8e7d6c" });
+        var basicOfIdAlone = Convert.ToBase64String(Encoding.UTF8.GetBytes("wokelo-app:"));
+
+        redactor.Redact($"header {basicOfIdAlone} pw-9f8e7d6c").Should().Be($"header {basicOfIdAlone} {SecretRedactor.Marker}");
+    }
+
     [Fact]
     public void Redact_BasicCredentialsOfTheRawIdAndSecret_AreReplaced()
     {
@@ -89,6 +113,8 @@ public class SecretRedactorTests
 
     [Theory]
     [InlineData("\\u00e9 truncated \\u00")]
+    [InlineData("ends with three hex digits \\u004")]
+    [InlineData("ends with four \\u0041")]
     [InlineData("ends with a backslash \\")]
     [InlineData("\\uZZZZ is no escape")]
     public void Redact_MalformedEscapesWithoutSecret_ReturnTheTextUnchanged(string text)
@@ -113,16 +139,25 @@ public class SecretRedactorTests
         _redactor.Redact(text).Should().Be(SecretRedactor.Marker);
     }
 
+    // The secret's length in bytes is 30: with one or two more, its base64 ends mid-group, at each alignment.
     [Theory]
-    [InlineData("")]
-    [InlineData("a")]
-    [InlineData("ab")]
-    [InlineData("grant_type=client_credentials&client_secret=")]
-    public void Redact_RequestBodyEchoedInBase64_AtAnyAlignment_IsReplaced(string before)
+    [InlineData("", "")]
+    [InlineData("a", "")]
+    [InlineData("ab", "")]
+    [InlineData("grant_type=client_credentials&client_secret=", "")]
+    [InlineData("", "1")]
+    [InlineData("a", "1")]
+    [InlineData("ab", "1")]
+    [InlineData("", "12")]
+    [InlineData("a", "12")]
+    [InlineData("ab", "12")]
+    public void Redact_RequestBodyEchoedInBase64_AtAnyAlignment_IsReplaced(string before, string longer)
     {
-        var echoed = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{before}{Secret}&audience=x"));
+        var secret = Secret + longer;
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "the client", ClientSecret = secret });
+        var echoed = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{before}{secret}&audience=x"));
 
-        var redacted = _redactor.Redact($"body was {echoed}");
+        var redacted = redactor.Redact($"body was {echoed}");
 
         redacted.Should().Contain(SecretRedactor.Marker);
         foreach (var part in redacted.Replace("body was ", string.Empty, StringComparison.Ordinal).Split(SecretRedactor.Marker))
