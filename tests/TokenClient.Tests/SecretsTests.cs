@@ -67,6 +67,9 @@ public class SecretsTests
         var shown = string.Join("\n", options.ToString(), token.ToString(), response.ToString(), issued.ToString());
 
         shown.Should().NotContain(Secret).And.NotContain("pw-secret").And.NotContain(IssuedToken).And.NotContain("refresh-secret");
+        response.ToString().Should().Be("token response, lifetime 00:01:00", "what is safe to show is shown");
+        (response with { Lifetime = null }).ToString().Should().Be("token response, lifetime unknown");
+        issued.ToString().Should().Be($"{token}, received 1970-01-01T00:00:00.0000000+00:00");
         foreach (var (type, members) in new[]
         {
             (typeof(TokenClientOptions), new[] { nameof(TokenClientOptions.ClientSecret), nameof(TokenClientOptions.Password) }),

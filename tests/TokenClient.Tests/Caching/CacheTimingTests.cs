@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TokenClient.Caching;
 using TokenClient.Tests.TestSupport;
@@ -11,10 +10,11 @@ public sealed class CacheTimingTests : IDisposable
     private static readonly TimeSpan Tick = TimeSpan.FromTicks(1);
 
     private readonly CountingTimeProvider _time = new();
+    private readonly CapturingLoggerProvider _logs = new();
     private readonly List<(bool Renewing, CancellationToken Token)> _requests = [];
     private readonly CachingTokenClient _cache;
 
-    public CacheTimingTests() => _cache = new CachingTokenClient("cache", RequestAsync, refreshRatio: 0.9, _time, NullLogger.Instance);
+    public CacheTimingTests() => _cache = new CachingTokenClient("cache", RequestAsync, refreshRatio: 0.9, _time, _logs.CreateLogger("cache"));
 
     /// <summary>Answers request number n (from 1); by default a token "token-n" valid for <see cref="Lifetime"/>.</summary>
     private Func<int, Task<IssuedToken>>? Respond { get; set; }
@@ -29,15 +29,17 @@ public sealed class CacheTimingTests : IDisposable
         Respond = n => n == 2 ? Task.FromException<IssuedToken>(Failure()) : Task.FromResult(Issued(n));
         var first = await _cache.GetTokenAsync();
         await RenewalFailsAtAsync(TimeSpan.FromSeconds(90)); // 10 s before expiry
+        _time.LiveTimers.Should().Be(1, "the entry that waits for the retry replaced the one that was due");
+        Logged("RenewalFailed").Should().ContainSingle().Which.Should().Contain("valid until 2026-01-01T00:01:40").And.Contain("tries again at 2026-01-01T00:01:35");
 
         Time.Advance(TimeSpan.FromSeconds(5) - Tick);
-        (await _cache.GetTokenAsync()).Should().BeSameAs(first);
-        _cache.PendingAcquisition.Should().BeNull("the retry waits half of the 10 s left");
+        (await CallAndSettleAsync()).Should().BeSameAs(first);
+        _requests.Should().HaveCount(2, "the retry waits half of the 10 s left");
 
         Time.Advance(Tick);
-        (await _cache.GetTokenAsync()).Should().BeSameAs(first);
-        (await _cache.PendingAcquisition!).Value.Should().Be("token-3");
+        (await CallAndSettleAsync()).Should().BeSameAs(first);
         _requests.Select(r => r.Renewing).Should().Equal(false, true, true);
+        (await _cache.GetTokenAsync()).Value.Should().Be("token-3");
     }
 
     [Fact]
@@ -49,12 +51,13 @@ public sealed class CacheTimingTests : IDisposable
         await RenewalFailsAtAsync(TimeSpan.FromSeconds(900)); // 100 s before expiry: half would be 50 s
 
         Time.Advance(CachingTokenClient.MaxRenewalRetryDelay - Tick);
-        await _cache.GetTokenAsync();
-        _cache.PendingAcquisition.Should().BeNull();
+        await CallAndSettleAsync();
+        _requests.Should().HaveCount(2);
 
         Time.Advance(Tick);
-        await _cache.GetTokenAsync();
-        (await _cache.PendingAcquisition!).Value.Should().Be("token-3");
+        await CallAndSettleAsync();
+        _requests.Should().HaveCount(3);
+        (await _cache.GetTokenAsync()).Value.Should().Be("token-3");
     }
 
     [Fact]
@@ -64,13 +67,14 @@ public sealed class CacheTimingTests : IDisposable
         var first = await _cache.GetTokenAsync();
 
         Time.Advance(TimeSpan.FromSeconds(90) - Tick);
-        (await _cache.GetTokenAsync()).Should().BeSameAs(first);
-        _cache.PendingAcquisition.Should().BeNull();
+        (await CallAndSettleAsync()).Should().BeSameAs(first);
+        _requests.Should().HaveCount(1);
 
         Time.Advance(Tick);
-        (await _cache.GetTokenAsync()).Should().BeSameAs(first, "the current token is served while the renewal runs");
-        var renewed = await _cache.PendingAcquisition!;
-        (await _cache.GetTokenAsync()).Should().BeSameAs(renewed);
+        (await CallAndSettleAsync()).Should().BeSameAs(first, "the current token is served while the renewal runs");
+        _requests.Should().HaveCount(2);
+        var renewed = await _cache.GetTokenAsync();
+        renewed.Value.Should().Be("token-2");
         _cache.ExpiresAt.Should().Be(renewed.ExpiresAt);
     }
 
@@ -104,6 +108,7 @@ public sealed class CacheTimingTests : IDisposable
         Time.Advance(TimeSpan.FromSeconds(100));
 
         await _cache.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+        Logged("RenewalFailed").Should().BeEmpty("an expired token is not kept for a retry");
         (await _cache.GetTokenAsync()).Value.Should().Be("token-3");
         _requests.Select(r => r.Renewing).Should().Equal(false, false, false);
     }
@@ -116,13 +121,43 @@ public sealed class CacheTimingTests : IDisposable
         await _cache.GetTokenAsync();
 
         Time.Advance(TimeSpan.FromDays(328));
-        await _cache.GetTokenAsync();
-        _cache.PendingAcquisition.Should().BeNull("90% of 365 days is 328.5 days");
+        await CallAndSettleAsync();
+        _requests.Should().HaveCount(1, "90% of 365 days is 328.5 days");
 
         Time.Advance(TimeSpan.FromDays(0.5));
-        await _cache.GetTokenAsync();
-        (await _cache.PendingAcquisition!).Value.Should().Be("token-2");
+        await CallAndSettleAsync();
+        (await _cache.GetTokenAsync()).Value.Should().Be("token-2");
         _time.LiveTimers.Should().Be(1, "one timer, that of the new token");
+    }
+
+    [Fact]
+    public async Task CachedToken_IsServedWithoutReadingTheClock_UntilItsTimerMarksItDue()
+    {
+        Respond = n => Task.FromResult(Issued(n));
+        var first = await _cache.GetTokenAsync();
+        var reads = _time.Reads;
+
+        for (var i = 0; i < 100; i++)
+        {
+            (await _cache.GetTokenAsync()).Should().BeSameAs(first);
+        }
+
+        _time.Reads.Should().Be(reads, "the hit path reads one field, not the clock");
+        Time.Advance(TimeSpan.FromSeconds(90));
+        await _cache.GetTokenAsync();
+        _time.Reads.Should().BeGreaterThan(reads, "once due, the caller reads the clock to tell renewal from expiry");
+    }
+
+    [Fact]
+    public async Task AtTheExpiryInstantExactly_WithNoRenewalUnderWay_ANewTokenIsRequestedAsAFirstOne()
+    {
+        Respond = n => Task.FromResult(Issued(n));
+        await _cache.GetTokenAsync();
+
+        Time.Advance(TimeSpan.FromSeconds(100)); // nobody called between the renewal point and expiry
+
+        (await _cache.GetTokenAsync()).Value.Should().Be("token-2", "the expired token is not served, even at the instant it expires");
+        _requests.Select(r => r.Renewing).Should().Equal(false, false);
     }
 
     [Fact]
@@ -175,19 +210,35 @@ public sealed class CacheTimingTests : IDisposable
         _cache.Invalidate(new AccessToken("someone-else", "Bearer", first.ExpiresAt));
 
         (await _cache.GetTokenAsync()).Should().BeSameAs(first);
+        Logged("TokenInvalidated").Should().BeEmpty();
         _cache.Invalidate(new AccessToken(first.Value, "Bearer", first.ExpiresAt)); // equal by value, not the same instance
+        _time.LiveTimers.Should().Be(0, "the dropped entry's timer is disposed");
+        Logged("TokenInvalidated").Should().ContainSingle();
         (await _cache.GetTokenAsync()).Value.Should().Be("token-2");
     }
 
     public void Dispose() => _cache.Dispose();
 
+    private IEnumerable<string> Logged(string eventName) => _logs.Lines.Where(l => l.Id.Name == eventName).Select(l => l.Text);
+
+    // A call, and the wait for the renewal it started, if any: what the renewal did then shows in the requests.
+    private async Task<AccessToken> CallAndSettleAsync()
+    {
+        var token = await _cache.GetTokenAsync();
+        if (_cache.PendingAcquisition is { } renewal)
+        {
+            await renewal.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        return token;
+    }
+
     private async Task RenewalFailsAtAsync(TimeSpan sinceIssue)
     {
         Time.Advance(sinceIssue);
-        await _cache.GetTokenAsync();
-        var renewal = _cache.PendingAcquisition;
-        renewal.Should().NotBeNull("the renewal point has come");
-        await renewal!.Invoking(r => r).Should().ThrowAsync<TokenRequestException>();
+        await CallAndSettleAsync();
+        _requests.Should().HaveCount(2, "the renewal point has come");
+        _requests[1].Renewing.Should().BeTrue();
     }
 
     private Task<IssuedToken> RequestAsync(bool renewing, CancellationToken cancellationToken)

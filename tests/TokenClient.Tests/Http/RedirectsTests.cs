@@ -63,6 +63,40 @@ public class RedirectsTests
     }
 
     [Fact]
+    public void TryFollow_LocationThatCannotBeResolved_IsNotFollowed()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.test/");
+        using var response = new HttpResponseMessage(HttpStatusCode.Found);
+        response.Headers.Location = new Uri("//api.test:99999/x", UriKind.Relative);
+        Uri.TryCreate(request.RequestUri, response.Headers.Location, out _).Should().BeFalse("a port out of range resolves to nothing");
+
+        Redirects.TryFollow(request, response).Should().BeFalse();
+        request.RequestUri.Should().Be(new Uri("https://api.test/"));
+    }
+
+    [Fact]
+    public void TurnOff_TheSameHandlerTwice_ReportsItsOriginalLimitBothTimes()
+    {
+        using var handler = new SocketsHttpHandler { MaxAutomaticRedirections = 7 };
+        using var wrapped = new PassThrough(handler);
+
+        Redirects.TurnOff(wrapped).Should().Be(7);
+        handler.AllowAutoRedirect.Should().BeFalse();
+        Redirects.TurnOff(handler).Should().Be(7, "a handler handed out on every build keeps the limit it had");
+    }
+
+    [Fact]
+    public void TurnOff_HandlerThatDoesNotFollowRedirects_OrOfAnotherKind_ReportsNone()
+    {
+        using var off = new HttpClientHandler { AllowAutoRedirect = false };
+        using var other = new PassThrough(null);
+
+        Redirects.TurnOff(off).Should().BeNull();
+        Redirects.TurnOff(other).Should().BeNull();
+    }
+
+
+    [Fact]
     public void TryFollow_NoLocation_IsNotFollowed()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.test/");
@@ -106,5 +140,16 @@ public class RedirectsTests
         var response = new HttpResponseMessage((HttpStatusCode)status);
         response.Headers.Location = new Uri(location, UriKind.RelativeOrAbsolute);
         return response;
+    }
+
+    private sealed class PassThrough : DelegatingHandler
+    {
+        public PassThrough(HttpMessageHandler? inner)
+        {
+            if (inner is not null)
+            {
+                InnerHandler = inner;
+            }
+        }
     }
 }

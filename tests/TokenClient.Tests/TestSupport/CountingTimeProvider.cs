@@ -2,16 +2,24 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace TokenClient.Tests.TestSupport;
 
-/// <summary>A <see cref="FakeTimeProvider"/> that counts the timers created on it and not yet disposed.</summary>
+/// <summary>A <see cref="FakeTimeProvider"/> that counts the timers created on it and not yet disposed, and the reads of its clock.</summary>
 internal sealed class CountingTimeProvider : TimeProvider
 {
     private int _live;
+    private int _reads;
 
     public FakeTimeProvider Fake { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public int LiveTimers => Volatile.Read(ref _live);
 
-    public override DateTimeOffset GetUtcNow() => Fake.GetUtcNow();
+    /// <summary>How many times the clock was read.</summary>
+    public int Reads => Volatile.Read(ref _reads);
+
+    public override DateTimeOffset GetUtcNow()
+    {
+        Interlocked.Increment(ref _reads);
+        return Fake.GetUtcNow();
+    }
 
     public override long GetTimestamp() => Fake.GetTimestamp();
 
