@@ -42,7 +42,7 @@ internal static partial class Log
     public static partial void RefreshTokenRefused(ILogger logger, string clientName);
 
     [LoggerMessage(EventId = 10, EventName = "RetryingTokenRequest", Level = LogLevel.Warning,
-        Message = "Token client '{ClientName}' retries its token request (attempt {Attempt}) in {DelaySeconds:0.###} s after: {Reason}")]
+        Message = "Token client '{ClientName}' makes attempt {Attempt} at its token request in {DelaySeconds:0.###} s, after: {Reason}")]
     public static partial void RetryingTokenRequest(ILogger logger, string clientName, int attempt, double delaySeconds, string reason);
 
     [LoggerMessage(EventId = 11, EventName = "FailureRepeated", Level = LogLevel.Debug,

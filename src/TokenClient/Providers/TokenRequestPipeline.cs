@@ -34,7 +34,8 @@ internal static class TokenRequestPipeline
                 DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Exception is null ? args.Outcome.Result.RetryAfter : null),
                 OnRetry = args =>
                 {
-                    Log.RetryingTokenRequest(logger, clientName, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds,
+                    // Polly numbers the attempt that failed from 0: the next one is the (AttemptNumber + 2)th.
+                    Log.RetryingTokenRequest(logger, clientName, args.AttemptNumber + 2, args.RetryDelay.TotalSeconds,
                         args.Outcome.Exception is null && args.Outcome.Result.Failure is { } failure ? failure.Message : "the attempt timed out");
                     return default;
                 },

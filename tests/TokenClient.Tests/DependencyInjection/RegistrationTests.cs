@@ -278,6 +278,9 @@ public class RegistrationTests
     [InlineData("Region", "Mars", "Token client configuration 'TokenClients:api:Region' is not one of EU, US, GCC.")]
     [InlineData("DefaultLifetime", "an hour", "Token client configuration 'TokenClients:api:DefaultLifetime' is not a time span such as 00:05:00.")]
     [InlineData("AllowInsecureHttp", "sometimes", "Token client configuration 'TokenClients:api:AllowInsecureHttp' is not true or false.")]
+    [InlineData("MaxRetries", "three", "Token client configuration 'TokenClients:api:MaxRetries' is not a whole number.")]
+    [InlineData("TokenEndpoint", "http://auth.test:99999/token", "Token client configuration 'TokenClients:api:TokenEndpoint' is not a URI.")]
+    [InlineData("Headers:X-Api-Key:Nested", "k3y-value-9", "Token client configuration 'TokenClients:api:Headers:X-Api-Key' must be a single value.")]
     [InlineData("ClientSecert", "s3cr3t", "Token client configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
     public void AddTokenClient_BadConfigurationValue_FailsNamingThePathAndNotTheValue(string key, string value, string expected)
     {

@@ -108,6 +108,7 @@ public sealed class TelemetryTests : IDisposable
         _measurements.Where(m => m.Instrument == "tokenclient.token.requests").Should().ContainSingle()
             .Which.Tags["error.type"].Should().Be(expected);
         _activities.Should().ContainSingle().Which.GetTagItem("error.type").Should().Be(expected);
+        _activities.Single().StatusDescription.Should().Be(status >= 500 ? "transient" : "permanent");
     }
 
     [Fact]
