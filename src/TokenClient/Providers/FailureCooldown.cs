@@ -40,7 +40,10 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
 
     public void Failed(TokenRequestException failure)
     {
+        // Stryker disable once Equality : at equality both branches give the same length
         var length = _lastLifetime is { } lifetime && lifetime / LifetimeFraction < configured ? lifetime / LifetimeFraction : configured;
+
+        // Stryker disable once Equality : a cooldown of zero length ends where it starts, and holds nothing back
         if (!failure.IsTransient && length > TimeSpan.Zero)
         {
             _failure = new Failure(failure, time.GetUtcNow() + length);

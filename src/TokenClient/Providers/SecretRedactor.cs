@@ -81,6 +81,7 @@ internal sealed class SecretRedactor
 
             var secrets = new List<string>();
             var forms = new List<string>();
+            // Stryker disable once Linq : the order of the tokens is lost anyway: their forms are sorted by length
             foreach (var token in _recentAccessTokens.Append(_refreshToken))
             {
                 Add(token, secrets, forms);
@@ -120,6 +121,7 @@ internal sealed class SecretRedactor
     // The text as a server may have encoded it once or twice (JSON, URL, HTML), searched for each secret itself.
     private bool HidesSecret(string text)
     {
+        // Stryker disable once Initializer : the text itself comes back as one of its decodings, unchanged when it has nothing to decode
         var views = new HashSet<string>(StringComparer.Ordinal) { text };
         var round = new List<string> { text };
         for (var depth = 0; depth < 2; depth++)
@@ -261,6 +263,7 @@ internal sealed class SecretRedactor
     {
         public IReadOnlyList<string> Raw { get; } = raw;
 
+        // Stryker disable once Equality : every form of a secret that is not empty is itself not empty
         public IReadOnlyList<string> Forms { get; } = forms.Where(f => f.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).OrderByDescending(f => f.Length).ToArray();
 
         public bool Contain(string text) => Raw.Any(secret => text.Contains(secret, StringComparison.OrdinalIgnoreCase));

@@ -95,6 +95,7 @@ internal static class TokenErrors
     // A short, single-line excerpt of text already free of secrets.
     private static string Sanitize(string text)
     {
+        // Stryker disable once Linq,Arithmetic : only the builder's first capacity
         var builder = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
         foreach (var c in text)
         {

@@ -12,8 +12,12 @@ internal static class TokenLifetime
             return receivedAt + lifetime;
         }
 
-        return JwtExpiry.TryRead(parsed.AccessToken) is { } exp && exp - receivedAt >= OAuthResponseReader.MinLifetime
-            ? (exp - receivedAt > OAuthResponseReader.MaxLifetime ? receivedAt + OAuthResponseReader.MaxLifetime : exp)
-            : receivedAt + options.DefaultLifetime;
+        if (JwtExpiry.TryRead(parsed.AccessToken) is not { } exp || exp - receivedAt < OAuthResponseReader.MinLifetime)
+        {
+            return receivedAt + options.DefaultLifetime;
+        }
+
+        // Stryker disable once Equality : at equality both branches give the same instant
+        return exp - receivedAt > OAuthResponseReader.MaxLifetime ? receivedAt + OAuthResponseReader.MaxLifetime : exp;
     }
 }

@@ -19,6 +19,7 @@ internal static class TokenRequestPipeline
 {
     public static ResiliencePipeline<Attempt> Build(string clientName, TokenClientOptions options, TimeProvider time, ILogger logger)
     {
+        // Stryker disable once String : the name labels Polly's own telemetry, which the library does not turn on
         var builder = new ResiliencePipelineBuilder<Attempt> { TimeProvider = time, Name = $"TokenClient.{clientName}" };
         builder.AddTimeout(options.TotalTimeout);
         if (options.MaxRetries > 0)
@@ -31,6 +32,7 @@ internal static class TokenRequestPipeline
                 Delay = options.RetryDelay,
                 MaxDelay = options.MaxRetryDelay,
                 ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, options.MaxRetryDelay)),
+                // Stryker disable once Conditional : an outcome with an exception has a default result, whose RetryAfter is null too
                 DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Exception is null ? args.Outcome.Result.RetryAfter : null),
                 OnRetry = args =>
                 {

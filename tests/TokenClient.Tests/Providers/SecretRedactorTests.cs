@@ -75,12 +75,25 @@ public class SecretRedactorTests
     [InlineData("k\\ey<z\u00e9", "k\\\\ey<z\u00e9")]
     [InlineData("k\u0001ey<z\u00e9", "k\\u0001ey<z\u00e9")]
     [InlineData("k\"ey<z\u00e9", "k\\\"ey<z\u00e9")]
+    [InlineData("k~ey<z\u00e9", "k~ey<z\\u00e9")] // Python's ensure_ascii: '~' is ASCII and stays
     public void Redact_SecretInMinimallyEscapedJson_IsReplacedAndTheRestKept(string secret, string echoed)
     {
         var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = secret });
         System.Text.Json.JsonSerializer.Deserialize<string>($"\"{echoed}\"").Should().Be(secret, "the echo is the secret as a JSON string");
 
         redactor.Redact($"before {echoed} after").Should().Be($"before {SecretRedactor.Marker} after");
+    }
+
+    [Fact]
+    public void Redact_SecretWithSpacesAndReservedCharacters_FormEncodedWithPlusForSpaces_IsReplaced()
+    {
+        // RFC 3986 escaping with '+' for spaces (as some form encoders do) differs from WebUtility.UrlEncode, which leaves '!' and '(' alone.
+        const string secret = "a b!c(d)";
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientSecret = secret });
+        var echoed = Uri.EscapeDataString(secret).Replace("%20", "+", StringComparison.Ordinal);
+        echoed.Should().NotBe(WebUtility.UrlEncode(secret));
+
+        redactor.Redact($"client_secret={echoed}&x=1").Should().Be($"client_secret={SecretRedactor.Marker}&x=1");
     }
 
     [Fact]
@@ -170,6 +183,64 @@ public class SecretRedactorTests
                 }
             }
         }
+    }
+
+    // In a body echoed whole in base64, exactly the characters that depend on the secret's bytes alone are
+    // replaced, whatever the secret's length and place; a run shorter than 8 characters is left, as ordinary
+    // text would match it too. The expectation is computed from the bits each character encodes.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Redact_BodyEchoedInBase64_ReplacesExactlyTheCharactersOfTheSecretAlone(int prefixLength)
+    {
+        var prefix = new string('p', prefixLength);
+        foreach (var length in new[] { 5, 6, 7, 8, 9, 10, 11, 12, 29, 30, 31 })
+        {
+            var secret = "Qw3!rT9$zX5#kL8@mN2%vB6^"[..Math.Min(length, 24)] + new string('s', Math.Max(0, length - 24));
+            var redactor = new SecretRedactor(new TokenClientOptions { ClientSecret = secret });
+            var body = Encoding.ASCII.GetBytes($"{prefix}{secret}~&x=1"); // '~' after it: no shorter form of the secret can run on into it
+            var (start, end) = SecretOnlyRun(prefixLength, length);
+            var aligned = prefixLength % 3 == 0 && length % 3 == 0; // the secret's own base64 sits in the body's as it is
+            foreach (var urlSafe in new[] { false, true })
+            {
+                var echoed = Convert.ToBase64String(body);
+                echoed = urlSafe ? echoed.TrimEnd('=').Replace('+', '-').Replace('/', '_') : echoed;
+                var expected = end - start >= 8 || aligned ? echoed[..start] + SecretRedactor.Marker + echoed[end..] : echoed;
+
+                redactor.Redact(echoed).Should().Be(expected, $"a secret of {length} bytes after {prefixLength} bytes, {(urlSafe ? "URL-safe" : "standard")} alphabet");
+            }
+        }
+    }
+
+    // The base64 characters (from start to end) each of whose 6 bits come from the secret's bytes alone.
+    private static (int Start, int End) SecretOnlyRun(int before, int length)
+    {
+        var (start, end) = (-1, -1);
+        for (var i = 0; 6 * i < 8 * (before + length); i++)
+        {
+            var (first, last) = (6 * i / 8, ((6 * i) + 5) / 8);
+            if (first >= before && last < before + length)
+            {
+                (start, end) = (start < 0 ? i : start, i + 1);
+            }
+        }
+
+        return (start, end);
+    }
+
+    [Fact]
+    public void Redact_SecretEncodedThreeTimes_IsBeyondTheTwoLevelsThatAreSearched()
+    {
+        // Each level of decoding triples the texts searched; two cover every echo seen in practice (a JSON string inside a form, say).
+        var thrice = Uri.EscapeDataString(Uri.EscapeDataString(JavaScriptEncoder.Default.Encode("pass word+é")));
+        var twice = Uri.EscapeDataString(JavaScriptEncoder.Default.Encode("pass word+é"));
+
+        _redactor.Redact($"x {twice}").Should().Be(SecretRedactor.Marker);
+        _redactor.Redact($"x {thrice}").Should().Be($"x {thrice}");
     }
 
     // A part of a base64 text decoded from each of the four places a group may start.
