@@ -1,0 +1,138 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using TokenClient.Clients;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Clients;
+
+/// <summary>Tenant entries at the edges of their life: the sweep that releases them, the cap that evicts them, disposal.</summary>
+public sealed class TenantEntriesTests : IDisposable
+{
+    private readonly CountingTimeProvider _time = new();
+    private readonly CapturingLoggerProvider _logs = new();
+    private readonly IConfigurationRoot _configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
+        ["ClientId"] = "id",
+        ["ClientSecret"] = "secret",
+        ["MaxRetries"] = "0",
+        ["MaxTenants"] = "20",
+    }).Build();
+
+    private readonly TestServices _services;
+
+    public TenantEntriesTests() => _services = new TestServices(configuration: _configuration, time: _time, logs: _logs);
+
+    private TokenClientFactory Factory => _services.Provider.GetRequiredService<TokenClientFactory>();
+
+    private NamedClient Named => Factory.Named(TestServices.ClientName);
+
+    // The factory sweeps once a minute; a tenant goes once it was not used for a whole sweep and its token has expired.
+    [Fact]
+    public async Task Tenant_UsedDuringTheLastMinute_StaysThroughTheNextSweep_AndGoesAtTheOneAfter()
+    {
+        _configuration["RefreshRatio"] = "0.999"; // no renewal before 59:56
+        _configuration.Reload();
+        await Tenant("acme").GetTokenAsync(); // valid until 01:00:00
+        var timers = _time.LiveTimers;
+
+        _time.Fake.Advance(TimeSpan.FromSeconds((59 * 60) + 30));
+        await Tenant("acme").GetTokenAsync(); // used between the sweeps of 00:59 and 01:00
+        _time.Fake.Advance(TimeSpan.FromSeconds(30));
+        Named.TenantCount.Should().Be(1, "expired at the sweep of 01:00, but used since the sweep before");
+
+        _time.Fake.Advance(TimeSpan.FromMinutes(1));
+        Named.TenantCount.Should().Be(0, "idle for the whole minute before the sweep of 01:01");
+        _time.LiveTimers.Should().Be(timers - 1, "the released entry's timer is disposed");
+    }
+
+    [Fact]
+    public async Task IdleTenant_IsReleasedByTheSweepAtTheInstantItsTokenExpires_AndNotBefore()
+    {
+        await Tenant("acme").GetTokenAsync(); // valid until 01:00:00, and a sweep comes at 01:00:00
+
+        _time.Fake.Advance(TimeSpan.FromHours(1) - TimeSpan.FromTicks(1));
+        Named.TenantCount.Should().Be(1, "its token was still valid at every sweep so far");
+
+        _time.Fake.Advance(TimeSpan.FromTicks(1));
+        Named.TenantCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task AtTheCap_ANewTenantEvictsATenthOfTheCap_TheLeastRecentlyUsed()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await Tenant($"t{i}").GetTokenAsync();
+        }
+
+        Named.TenantCount.Should().Be(20, "up to the cap, nothing is evicted");
+        _logs.Lines.Should().NotContain(l => l.Id.Name == "TenantsEvicted");
+        var timers = _time.LiveTimers;
+
+        await Tenant("newcomer").GetTokenAsync();
+
+        Named.TenantCount.Should().Be(19, "two of 20 went (a tenth of the cap), then the newcomer came");
+        _logs.Lines.Should().ContainSingle(l => l.Id.Name == "TenantsEvicted").Which.Text.Should().Contain("cap of 20 tenants and released the 2 least recently used");
+        _time.LiveTimers.Should().Be(timers - 2 + 1, "the evicted entries' timers are disposed");
+    }
+
+    [Fact]
+    public async Task CapLoweredToExactlyTheTenantsHeld_EvictsNone()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await Tenant($"t{i}").GetTokenAsync();
+        }
+
+        _configuration["MaxTenants"] = "5";
+        _configuration.Reload();
+
+        Named.TenantCount.Should().Be(5);
+        _logs.Lines.Should().NotContain(l => l.Id.Name == "TenantsEvicted");
+    }
+
+    [Fact]
+    public async Task AfterDisposal_ANewTenantIsRefused_AndNoEntryIsHeld()
+    {
+        await Tenant("acme").GetTokenAsync();
+        var factory = Factory;
+        var named = Named;
+
+        _services.Dispose();
+
+        named.TenantCount.Should().Be(0);
+        factory.Invoking(f => f.GetClient(TestServices.ClientName, "newcomer")).Should().Throw<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public void UnknownClientName_ListsTheRegisteredOnesInOrder()
+    {
+        using var services = new TestServices(more: s => s.AddTokenClient("alpha", o =>
+        {
+            o.TokenEndpoint = TestServices.Endpoint;
+            o.ClientId = "a";
+            o.ClientSecret = "b";
+        }));
+
+        var act = () => services.Provider.GetRequiredService<ITokenClientFactory>().GetClient("missing");
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("No token client named 'missing' is registered;*Registered: 'alpha', 'test'.");
+        new TokenClientRegistry().Describe().Should().Be("none");
+    }
+
+    [Fact]
+    public void Build_OptionsTheValidatorWouldRefuse_FailsNamingTheProblem()
+    {
+        var unknown = () => ClientDefinition.Build("x", new TokenClientOptions { Provider = "Nope" }, _time, NullLogger.Instance);
+        var noEndpoint = () => ClientDefinition.Build("x", new TokenClientOptions { Provider = "Generic" }, _time, NullLogger.Instance);
+
+        unknown.Should().Throw<InvalidOperationException>().WithMessage("Token client 'x': Provider 'Nope' is not known.");
+        noEndpoint.Should().Throw<InvalidOperationException>().WithMessage("Token client 'x': *TokenEndpoint*");
+    }
+
+    public void Dispose() => _services.Dispose();
+
+    private ITokenClient Tenant(string tenant) => Factory.GetClient(TestServices.ClientName, tenant);
+}
