@@ -11,6 +11,7 @@ namespace TokenClient.Tests.Faults;
 /// status, error and transience after the right number of requests, or a token that a retry got.
 /// Time is fake and driven in steps, so retries, Retry-After and timeouts play out without waiting.
 /// </summary>
+[Collection(nameof(DrivenTimeCollection))]
 public class FaultMatrixTests
 {
     [Fact]

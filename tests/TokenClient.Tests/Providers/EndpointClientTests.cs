@@ -8,6 +8,7 @@ using TokenClient.Tests.TestSupport;
 namespace TokenClient.Tests.Providers;
 
 /// <summary>What the endpoint client decides around each request: what it carries over a configuration change, what it remembers, when and how it retries.</summary>
+[Collection(nameof(DrivenTimeCollection))]
 public class EndpointClientTests
 {
     [Fact]
@@ -98,7 +99,7 @@ public class EndpointClientTests
         {
             o.MaxRetries = 10;
             o.RetryDelay = TimeSpan.FromSeconds(1);
-            o.TotalTimeout = TimeSpan.FromSeconds(3);
+            o.TotalTimeout = TimeSpan.FromSeconds(10);
             o.AttemptTimeout = TimeSpan.FromSeconds(1);
         });
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 1

@@ -3,6 +3,13 @@ using Microsoft.Extensions.Time.Testing;
 namespace TokenClient.Tests.TestSupport;
 
 /// <summary>
+/// The test classes that drive fake time run alone, none in parallel with any other test: the driver
+/// tells that the work waits for time by an idle thread pool, which other tests would keep busy.
+/// </summary>
+[CollectionDefinition(nameof(DrivenTimeCollection), DisableParallelization = true)]
+public sealed class DrivenTimeCollection;
+
+/// <summary>
 /// Drives fake time without real delays: let what is running settle, advance one step, and again,
 /// until the work ends. No real clock decides anything, so a slow machine only makes a test slower.
 /// </summary>
@@ -33,24 +40,53 @@ internal static class TimeDriving
     }
 
     /// <summary>
-    /// Lets what timers and answers have woken run until it waits again: passes through the thread
-    /// pool until, three times in a row, nothing is queued and no other worker thread is busy (the
-    /// pass itself runs on one), or the work has ended. Other tests' work only makes this wait longer;
-    /// the bound stops a wait that never ends.
+    /// Lets what timers and answers have woken run until it waits again: passes through the thread pool
+    /// until, three passes in a row, nothing is queued, no other work item completed, and no other thread
+    /// of the process is running (on Linux, read from /proc; elsewhere the first two only). Work that
+    /// keeps running keeps this waiting, so a slow or loaded machine makes a test slower, never lets
+    /// fake time run ahead of the work. A process that never goes quiet fails the test after a minute.
     /// </summary>
     public static async Task SettleAsync(Task? work = null)
     {
-        for (int quiet = 0, round = 0; quiet < 3 && round < 100_000 && work is not { IsCompleted: true }; round++)
+        var guard = System.Diagnostics.Stopwatch.StartNew();
+        for (var quiet = 0; quiet < 3 && work is not { IsCompleted: true };)
         {
-            quiet = await Task.Run(static () => IsIdle()).ConfigureAwait(false) ? quiet + 1 : 0;
+            if (guard.Elapsed > HangGuard)
+            {
+                throw new Xunit.Sdk.XunitException($"The process did not go quiet within {HangGuard.TotalSeconds:F0} s: fake time was not advanced.");
+            }
+
+            var before = ThreadPool.CompletedWorkItemCount;
+            await Task.Run(static () => { }).ConfigureAwait(false);
+            var others = ThreadPool.CompletedWorkItemCount - before - 1;
+            quiet = others <= 0 && ThreadPool.PendingWorkItemCount == 0 && await Task.Run(static () => RunningThreads() <= 1).ConfigureAwait(false) ? quiet + 1 : 0;
         }
     }
 
-    private static bool IsIdle()
+    // The threads of this process that are running now, the caller among them (state R in /proc/self/task/*/stat).
+    private static int RunningThreads()
     {
-        ThreadPool.GetMaxThreads(out var maxWorkers, out _);
-        ThreadPool.GetAvailableThreads(out var availableWorkers, out _);
-        return ThreadPool.PendingWorkItemCount == 0 && maxWorkers - availableWorkers <= 1;
+        if (!OperatingSystem.IsLinux())
+        {
+            return 1;
+        }
+
+        var running = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var state = stat[(stat.LastIndexOf(')') + 2)..].TrimStart()[0];
+                running += state == 'R' ? 1 : 0;
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return running;
     }
 
     /// <summary>
