@@ -203,8 +203,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             return;
         }
 
-        // Stryker disable once Equality : at equality both branches give 30 s
-        var retryAt = now + (remaining / 2 < MaxRenewalRetryDelay ? remaining / 2 : MaxRenewalRetryDelay);
+        var retryAt = now + TimeSpan.FromTicks(Math.Min((remaining / 2).Ticks, MaxRenewalRetryDelay.Ticks));
         var replacement = new CacheEntry(current.Token, retryAt, _time);
         if (ReferenceEquals(Interlocked.CompareExchange(ref _entry, replacement, current), current))
         {
@@ -273,8 +272,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
             try
             {
-                // Stryker disable once Equality : at equality both branches wait 30 days
-                _timer.Change(wait < s_maxTimerStep ? wait : s_maxTimerStep, Timeout.InfiniteTimeSpan);
+                _timer.Change(TimeSpan.FromTicks(Math.Min(wait.Ticks, s_maxTimerStep.Ticks)), Timeout.InfiniteTimeSpan);
             }
             catch (ObjectDisposedException)
             {

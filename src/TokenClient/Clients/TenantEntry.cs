@@ -52,9 +52,13 @@ internal sealed class TenantEntry : ITokenClient
         }
 
         var pending = Cache.GetTokenAsync(cancellationToken);
+        if (pending.IsCompletedSuccessfully)
+        // Stryker disable once Block : without this shortcut the async method below completes at once all the same
+        {
+            return pending;
+        }
 
-        // Stryker disable once Conditional : the async method completes at once on a completed token, allocating nothing; the check only skips the call
-        return pending.IsCompletedSuccessfully ? pending : ForwardIfRetiredAsync(pending, cancellationToken);
+        return ForwardIfRetiredAsync(pending, cancellationToken);
     }
 
     // A caller waiting on the acquisition of an entry that is retired meanwhile is not failed by it: it

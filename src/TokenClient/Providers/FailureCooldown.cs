@@ -40,11 +40,9 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
 
     public void Failed(TokenRequestException failure)
     {
-        // Stryker disable once Equality : at equality both branches give the same length
-        var length = _lastLifetime is { } lifetime && lifetime / LifetimeFraction < configured ? lifetime / LifetimeFraction : configured;
-
-        // Stryker disable once Equality : a cooldown of zero length ends where it starts, and holds nothing back
-        if (!failure.IsTransient && length > TimeSpan.Zero)
+        // A cooldown of zero length (FailureCooldown = 0) ends where it starts: it holds nothing back.
+        var length = _lastLifetime is { } lifetime ? TimeSpan.FromTicks(Math.Min(lifetime.Ticks / LifetimeFraction, configured.Ticks)) : configured;
+        if (!failure.IsTransient)
         {
             _failure = new Failure(failure, time.GetUtcNow() + length);
         }

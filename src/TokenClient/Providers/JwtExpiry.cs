@@ -41,8 +41,13 @@ internal static class JwtExpiry
     {
         var base64 = text.Replace('-', '+').Replace('_', '/');
         base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
-        // Stryker disable once Arithmetic : a larger buffer decodes the same bytes
-        var bytes = new byte[base64.Length / 4 * 3];
-        return Convert.TryFromBase64String(base64, bytes, out var written) ? bytes[..written] : null;
+        try
+        {
+            return Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 }

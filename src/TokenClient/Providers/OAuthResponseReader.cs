@@ -81,8 +81,7 @@ internal static class OAuthResponseReader
                 $"expires_in of {seconds.ToString(CultureInfo.InvariantCulture)} s is below the minimum lifetime of {MinLifetime.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
         }
 
-        // Stryker disable once Equality : at equality both branches give 365 days
-        return seconds >= MaxLifetime.TotalSeconds ? MaxLifetime : TimeSpan.FromSeconds(seconds);
+        return TimeSpan.FromSeconds(Math.Min(seconds, MaxLifetime.TotalSeconds));
     }
 
     /// <summary>The body as a token response object, or null with the reason it is not one.</summary>

@@ -95,8 +95,7 @@ internal static class TokenErrors
     // A short, single-line excerpt of text already free of secrets.
     private static string Sanitize(string text)
     {
-        // Stryker disable once Linq,Arithmetic : only the builder's first capacity
-        var builder = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
+        var builder = new StringBuilder();
         foreach (var c in text)
         {
             if (builder.Length == ExcerptLength)

@@ -17,7 +17,6 @@ internal static class TokenLifetime
             return receivedAt + options.DefaultLifetime;
         }
 
-        // Stryker disable once Equality : at equality both branches give the same instant
-        return exp - receivedAt > OAuthResponseReader.MaxLifetime ? receivedAt + OAuthResponseReader.MaxLifetime : exp;
+        return receivedAt + TimeSpan.FromTicks(Math.Min((exp - receivedAt).Ticks, OAuthResponseReader.MaxLifetime.Ticks));
     }
 }

@@ -32,8 +32,8 @@ internal static class TokenRequestPipeline
                 Delay = options.RetryDelay,
                 MaxDelay = options.MaxRetryDelay,
                 ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, options.MaxRetryDelay)),
-                // Stryker disable once Conditional : an outcome with an exception has a default result, whose RetryAfter is null too
-                DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Exception is null ? args.Outcome.Result.RetryAfter : null),
+                // An outcome with an exception (an attempt that timed out) has no result: its RetryAfter is null.
+                DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Result.RetryAfter),
                 OnRetry = args =>
                 {
                     // Polly numbers the attempt that failed from 0: the next one is the (AttemptNumber + 2)th.

@@ -53,6 +53,27 @@ public class FactoryTests
     }
 
     [Fact]
+    public async Task ReloadWithTwoProblems_IsRejectedNamingBoth()
+    {
+        var logs = new CapturingLoggerProvider();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "secret",
+        }).Build();
+        using var services = new TestServices(configuration: configuration, logs: logs);
+        await services.Client.GetTokenAsync();
+
+        configuration["RefreshRatio"] = "2";
+        configuration["MaxRetries"] = "-1";
+        configuration.Reload();
+
+        logs.Lines.Should().ContainSingle(l => l.Id.Name == "ConfigurationRejected").Which.Text.Should()
+            .Contain("not 2. Token client 'test': MaxRetries must be from 0 to 100, not -1.", "each problem, one after the other");
+    }
+
+    [Fact]
     public async Task DetachedTimer_DoesNotCarryTheCreatorsExecutionContext_AndLeavesItsFlowAsItWas()
     {
         Ambient.Value = "the creator's request";
