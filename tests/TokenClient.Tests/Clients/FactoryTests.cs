@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using TokenClient.Caching;
 using TokenClient.Clients;
@@ -33,12 +32,7 @@ public class FactoryTests
     public async Task AfterDisposal_AConfigurationChangeReachesNothing()
     {
         var logs = new CapturingLoggerProvider();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "secret",
-        }).Build();
+        var configuration = TestServices.Settings();
         var services = new TestServices(configuration: configuration, logs: logs);
         await services.Client.GetTokenAsync();
         configuration["Scope"] = "orders";
@@ -56,12 +50,7 @@ public class FactoryTests
     public async Task ReloadWithTwoProblems_IsRejectedNamingBoth()
     {
         var logs = new CapturingLoggerProvider();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "secret",
-        }).Build();
+        var configuration = TestServices.Settings();
         using var services = new TestServices(configuration: configuration, logs: logs);
         await services.Client.GetTokenAsync();
 

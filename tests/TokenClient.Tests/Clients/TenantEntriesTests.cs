@@ -11,14 +11,7 @@ public sealed class TenantEntriesTests : IDisposable
 {
     private readonly CountingTimeProvider _time = new();
     private readonly CapturingLoggerProvider _logs = new();
-    private readonly IConfigurationRoot _configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
-        ["ClientId"] = "id",
-        ["ClientSecret"] = "secret",
-        ["MaxRetries"] = "0",
-        ["MaxTenants"] = "20",
-    }).Build();
+    private readonly IConfigurationRoot _configuration = TestServices.Settings(("MaxTenants", "20"));
 
     private readonly TestServices _services;
 

@@ -15,15 +15,7 @@ public sealed class TenantLifetimeTests : IDisposable
 
     public TenantLifetimeTests()
     {
-        _configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "secret",
-            ["Scope"] = "orders",
-            ["MaxRetries"] = "0",
-            ["MaxTenants"] = "100",
-        }).Build();
+        _configuration = TestServices.Settings(("Scope", "orders"), ("MaxTenants", "100"));
         _services = new TestServices(name: "t", configuration: _configuration, time: _time);
         Factory = _services.Provider.GetRequiredService<TokenClientFactory>();
     }
@@ -290,16 +282,7 @@ public sealed class TenantLifetimeTests : IDisposable
     [Fact]
     public async Task SettingChanged_WokeloRenewsWithTheRefreshTokenItHadBefore()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Provider"] = "Wokelo",
-            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "secret",
-            ["Username"] = "sam@example.test",
-            ["Password"] = "pw",
-            ["MaxRetries"] = "0",
-        }).Build();
+        var configuration = TestServices.Settings(("Provider", "Wokelo"), ("Username", "sam@example.test"), ("Password", "pw"));
         await using var services = new TestServices(name: "w", configuration: configuration, time: _time);
         services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(System.Net.HttpStatusCode.OK,
             $$"""{"access_token":"token-{{n}}","refresh_token":"refresh-{{n}}","token_type":"Bearer","expires_in":3600}"""));

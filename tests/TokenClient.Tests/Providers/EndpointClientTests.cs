@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Configuration;
 using TokenClient.Providers;
 using TokenClient.Tests.TestSupport;
 
@@ -14,7 +13,7 @@ public class EndpointClientTests
     [Fact]
     public async Task ConfigurationChanged_TheIssuedTokensAreStillRedacted_AndTheCooldownKeepsItsCap()
     {
-        var configuration = Settings(("FailureCooldown", "00:05:00"));
+        var configuration = TestServices.Settings(("FailureCooldown", "00:05:00"));
         var logs = new CapturingLoggerProvider();
         using var services = new TestServices(configuration: configuration, logs: logs);
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 1
@@ -26,14 +25,14 @@ public class EndpointClientTests
         configuration["MaxRetries"] = "1"; // not part of the token's identity: what was issued stands
         configuration.Reload();
         client.Invalidate(token);
-        var failure = await Capture(client);
+        var failure = await client.FailureAsync();
 
         failure.ErrorDescription.Should().Be("old token [redacted] refused");
         services.Time.Advance(TimeSpan.FromSeconds(5.9));
-        (await Capture(client)).Should().BeSameAs(failure, "within a tenth of the 60 s lifetime");
+        (await client.FailureAsync()).Should().BeSameAs(failure, "within a tenth of the 60 s lifetime");
         logs.Lines.Should().Contain(l => l.Id.Name == "FailureRepeated");
         services.Time.Advance(TimeSpan.FromSeconds(0.1));
-        (await Capture(client)).Should().NotBeSameAs(failure, "a 6 s cooldown, not the configured 5 minutes");
+        (await client.FailureAsync()).Should().NotBeSameAs(failure, "a 6 s cooldown, not the configured 5 minutes");
         services.TokenEndpoint.RequestCount.Should().Be(3);
     }
 
@@ -87,7 +86,7 @@ public class EndpointClientTests
         var client = services.Client;
 
         client.Invalidate(await client.GetTokenAsync());
-        var failure = await Capture(client);
+        var failure = await client.FailureAsync();
 
         failure.ErrorDescription.Should().Be("[redacted] was revoked");
     }
@@ -182,7 +181,7 @@ public class EndpointClientTests
         });
         services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json((HttpStatusCode)status, body));
 
-        (await Capture(services.Client)).Message.Should().Contain(expected);
+        (await services.Client.FailureAsync()).Message.Should().Contain(expected);
     }
 
     [Fact]
@@ -201,36 +200,5 @@ public class EndpointClientTests
         act.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Failures.Should()
             .Contain(f => f.Contains("Region '42' is not known; use EU, US or GCC.", StringComparison.Ordinal))
             .And.Contain(f => f.Contains("Environment '7' is not known; use Any, Staging or Production.", StringComparison.Ordinal));
-    }
-
-    private static IConfigurationRoot Settings(params (string Key, string Value)[] more)
-    {
-        var values = new Dictionary<string, string?>
-        {
-            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "secret",
-            ["MaxRetries"] = "0",
-        };
-        foreach (var (key, value) in more)
-        {
-            values[key] = value;
-        }
-
-        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-    }
-
-    private static async Task<TokenRequestException> Capture(ITokenClient client)
-    {
-        try
-        {
-            await client.GetTokenAsync();
-        }
-        catch (TokenRequestException ex)
-        {
-            return ex;
-        }
-
-        throw new Xunit.Sdk.XunitException("expected a TokenRequestException");
     }
 }

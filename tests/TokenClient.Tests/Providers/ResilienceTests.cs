@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using TokenClient.Caching;
 using TokenClient.Tests.TestSupport;
@@ -87,9 +86,9 @@ public class ResilienceTests
             : FakeTokenEndpoint.Token("after-cooldown", 3600));
         var client = services.Client;
 
-        var first = await Capture(client);
+        var first = await client.FailureAsync();
         services.Time.Advance(TimeSpan.FromSeconds(4));
-        var callers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Capture(client)));
+        var callers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.FailureAsync()));
 
         callers.Should().OnlyContain(e => ReferenceEquals(e, first));
         services.TokenEndpoint.RequestCount.Should().Be(1, "a misconfigured client must not hammer the provider");
@@ -106,7 +105,7 @@ public class ResilienceTests
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 1 ? new HttpResponseMessage(HttpStatusCode.BadGateway) : FakeTokenEndpoint.Token("next", 3600));
         var client = services.Client;
 
-        await Capture(client);
+        await client.FailureAsync();
 
         (await client.GetTokenAsync()).Value.Should().Be("next");
     }
@@ -145,9 +144,9 @@ public class ResilienceTests
         var client = services.Client;
         client.Invalidate(await client.GetTokenAsync()); // the API rejected it: the next caller has no token
 
-        var first = await Capture(client);
+        var first = await client.FailureAsync();
         services.Time.Advance(TimeSpan.FromSeconds(1.9));
-        (await Capture(client)).Should().BeSameAs(first, "within a tenth of the 20 s lifetime");
+        (await client.FailureAsync()).Should().BeSameAs(first, "within a tenth of the 20 s lifetime");
         services.TokenEndpoint.RequestCount.Should().Be(2);
 
         services.Time.Advance(TimeSpan.FromSeconds(0.1));
@@ -157,22 +156,15 @@ public class ResilienceTests
     [Fact]
     public async Task GetTokenAsync_ConfigurationChangesDuringCooldown_CallsTheEndpointAtOnce()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["TokenEndpoint"] = TestServices.Endpoint.ToString(),
-            ["ClientId"] = "id",
-            ["ClientSecret"] = "old-secret",
-            ["MaxRetries"] = "0",
-            ["FailureCooldown"] = "00:05:00",
-        }).Build();
+        var configuration = TestServices.Settings(("ClientSecret", "old-secret"), ("FailureCooldown", "00:05:00"));
         await using var services = new TestServices(name: "live", configuration: configuration);
         var endpoint = services.TokenEndpoint;
         endpoint.Respond = n => Task.FromResult(n == 1
             ? FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}""")
             : FakeTokenEndpoint.Token("after-change", 3600));
         var client = services.Client;
-        var first = await Capture(client);
-        (await Capture(client)).Should().BeSameAs(first);
+        var first = await client.FailureAsync();
+        (await client.FailureAsync()).Should().BeSameAs(first);
 
         configuration["ClientSecret"] = "new-secret";
         configuration.Reload();
@@ -234,7 +226,7 @@ public class ResilienceTests
             throw new InvalidOperationException("unreachable");
         };
 
-        var thrown = await Capture(services.Client);
+        var thrown = await services.Client.FailureAsync();
 
         thrown.Message.Should().Be("Token client 'test' timed out waiting for auth.test: no answer within 0.05 s.");
         thrown.IsTransient.Should().BeTrue();
@@ -247,7 +239,7 @@ public class ResilienceTests
         using var services = new TestServices();
         services.TokenEndpoint.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new CancelledStream()) });
 
-        var thrown = await Capture(services.Client);
+        var thrown = await services.Client.FailureAsync();
 
         thrown.Message.Should().Be("Token client 'test' timed out waiting for auth.test.");
         thrown.IsTransient.Should().BeTrue();
@@ -265,20 +257,6 @@ public class ResilienceTests
         var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
         response.Headers.RetryAfter = retryAfter;
         return response;
-    }
-
-    private static async Task<TokenRequestException> Capture(ITokenClient client)
-    {
-        try
-        {
-            await client.GetTokenAsync();
-        }
-        catch (TokenRequestException ex)
-        {
-            return ex;
-        }
-
-        throw new InvalidOperationException("expected a TokenRequestException");
     }
 
     /// <summary>A body whose reads are cancelled by the transport itself, not by the caller.</summary>

@@ -76,6 +76,24 @@ internal sealed class TestServices : IDisposable, IAsyncDisposable
 
     public string Name { get; }
 
+    /// <summary>Configuration for a client of the fake endpoint ("id", "secret", no retries), with more keys or other values.</summary>
+    public static IConfigurationRoot Settings(params (string Key, string? Value)[] more)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["TokenEndpoint"] = Endpoint.ToString(),
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "secret",
+            ["MaxRetries"] = "0",
+        };
+        foreach (var (key, value) in more)
+        {
+            values[key] = value;
+        }
+
+        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+    }
+
     /// <summary>The fake clock; a container on the system clock has none.</summary>
     public FakeTimeProvider Time => _fakeTime ?? throw new InvalidOperationException("This container runs on the system clock.");
 
