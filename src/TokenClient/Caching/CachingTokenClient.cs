@@ -70,6 +70,8 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         while (entry is not null && string.Equals(entry.Token.Value, rejected.Value, StringComparison.Ordinal))
         {
             var seen = Interlocked.CompareExchange(ref _entry, null, entry);
+
+            // Stryker disable once Negate : negated, a successful exchange loops once more, fails on the emptied field, and then disposes and logs the same entry
             if (ReferenceEquals(seen, entry))
             {
                 entry.Dispose();

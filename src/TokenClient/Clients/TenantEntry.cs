@@ -81,6 +81,8 @@ internal sealed class TenantEntry : ITokenClient
         if (_retired)
         {
             _owner.Entry(Tenant).Invalidate(rejected);
+
+            // Stryker disable once Statement : without it the retired cache is told too, which holds nothing any more
             return;
         }
 

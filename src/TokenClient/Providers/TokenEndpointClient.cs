@@ -110,6 +110,7 @@ internal sealed class TokenEndpointClient
                 async token =>
                 {
                     var result = await AttemptAsync(refreshToken, token).ConfigureAwait(false);
+                    // Stryker disable once NullCoalescing : a result without a failure is a token, and then the last failure is not read
                     lastFailure = result.Failure ?? lastFailure;
                     return result;
                 },

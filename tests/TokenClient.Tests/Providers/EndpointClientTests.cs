@@ -77,6 +77,55 @@ public class EndpointClientTests
     }
 
     [Fact]
+    public async Task WokeloAnswerWithoutARefreshToken_KeepsTheOneItHad()
+    {
+        using var services = new TestServices(o =>
+        {
+            o.Provider = "Wokelo";
+            o.TokenEndpoint = null;
+            o.Username = "sam@example.test";
+            o.Password = "pw";
+        });
+        services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, n == 1
+            ? """{"access_token":"token-1","refresh_token":"refresh-1","token_type":"Bearer","expires_in":3600}"""
+            : $$"""{"access_token":"token-{{n}}","token_type":"Bearer","expires_in":3600}"""));
+        var client = services.Client;
+
+        client.Invalidate(await client.GetTokenAsync());
+        client.Invalidate(await client.GetTokenAsync()); // renewed with refresh-1; the answer carries no new one
+        await client.GetTokenAsync();
+
+        services.TokenEndpoint.Requests.Select(r => r.Fields.FirstOrDefault(f => f.Key == "refresh_token").Value).Should().Equal(null, "refresh-1", "refresh-1");
+    }
+
+    [Fact]
+    public async Task AttemptThatTimedOut_IsRetriedAndLoggedAsSuch()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var services = new TestServices(
+            o =>
+            {
+                o.MaxRetries = 1;
+                o.AttemptTimeout = TimeSpan.FromSeconds(1);
+            },
+            logs: logs);
+        services.TokenEndpoint.RespondWith = async (n, ct) =>
+        {
+            if (n == 1)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return FakeTokenEndpoint.Token("second-try", 3600);
+        };
+
+        var token = await services.Time.DriveAsync(services.Client.GetTokenAsync().AsTask(), TimeSpan.FromMilliseconds(100));
+
+        token.Value.Should().Be("second-try");
+        logs.Lines.Should().ContainSingle(l => l.Id.Name == "RetryingTokenRequest").Which.Text.Should().EndWith("after: the attempt timed out ");
+    }
+
+    [Fact]
     public async Task IssuedToken_EchoedInALaterError_IsRedacted()
     {
         using var services = new TestServices();
