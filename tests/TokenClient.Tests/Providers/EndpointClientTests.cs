@@ -10,6 +10,14 @@ namespace TokenClient.Tests.Providers;
 [Collection(nameof(DrivenTimeCollection))]
 public class EndpointClientTests
 {
+    private static readonly Action<TokenClientOptions> Wokelo = o =>
+    {
+        o.Provider = "Wokelo";
+        o.TokenEndpoint = null;
+        o.Username = "sam@example.test";
+        o.Password = "pw";
+    };
+
     [Fact]
     public async Task ConfigurationChanged_TheIssuedTokensAreStillRedacted_AndTheCooldownKeepsItsCap()
     {
@@ -55,15 +63,7 @@ public class EndpointClientTests
     public async Task WokeloRefreshTokenRefused_FallsBackToThePasswordGrant_AndSaysSo()
     {
         var logs = new CapturingLoggerProvider();
-        using var services = new TestServices(
-            o =>
-            {
-                o.Provider = "Wokelo";
-                o.TokenEndpoint = null;
-                o.Username = "sam@example.test";
-                o.Password = "pw";
-            },
-            logs: logs);
+        using var services = new TestServices(Wokelo, logs: logs);
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 2
             ? FakeTokenEndpoint.Json(HttpStatusCode.BadRequest, """{"error":"invalid_grant"}""")
             : FakeTokenEndpoint.Json(HttpStatusCode.OK, $$"""{"access_token":"token-{{n}}","refresh_token":"refresh-{{n}}","token_type":"Bearer","expires_in":3600}"""));
@@ -79,13 +79,7 @@ public class EndpointClientTests
     [Fact]
     public async Task WokeloAnswerWithoutARefreshToken_KeepsTheOneItHad()
     {
-        using var services = new TestServices(o =>
-        {
-            o.Provider = "Wokelo";
-            o.TokenEndpoint = null;
-            o.Username = "sam@example.test";
-            o.Password = "pw";
-        });
+        using var services = new TestServices(Wokelo);
         services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, n == 1
             ? """{"access_token":"token-1","refresh_token":"refresh-1","token_type":"Bearer","expires_in":3600}"""
             : $$"""{"access_token":"token-{{n}}","token_type":"Bearer","expires_in":3600}"""));
