@@ -205,7 +205,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             return;
         }
 
-        var retryAt = now + TimeSpan.FromTicks(Math.Min((remaining / 2).Ticks, MaxRenewalRetryDelay.Ticks));
+        var retryAt = now + Durations.Shorter(remaining / 2, MaxRenewalRetryDelay);
         var replacement = new CacheEntry(current.Token, retryAt, _time);
         if (ReferenceEquals(Interlocked.CompareExchange(ref _entry, replacement, current), current))
         {
@@ -274,7 +274,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
             try
             {
-                _timer.Change(TimeSpan.FromTicks(Math.Min(wait.Ticks, s_maxTimerStep.Ticks)), Timeout.InfiniteTimeSpan);
+                _timer.Change(Durations.Shorter(wait, s_maxTimerStep), Timeout.InfiniteTimeSpan);
             }
             catch (ObjectDisposedException)
             {

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
+using TokenClient.Caching;
 using TokenClient.Diagnostics;
 
 namespace TokenClient.Providers;
@@ -41,7 +42,7 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
     public void Failed(TokenRequestException failure)
     {
         // A cooldown of zero length (FailureCooldown = 0) ends where it starts: it holds nothing back.
-        var length = _lastLifetime is { } lifetime ? TimeSpan.FromTicks(Math.Min(lifetime.Ticks / LifetimeFraction, configured.Ticks)) : configured;
+        var length = _lastLifetime is { } lifetime ? Durations.Shorter(lifetime / LifetimeFraction, configured) : configured;
         if (!failure.IsTransient)
         {
             _failure = new Failure(failure, time.GetUtcNow() + length);

@@ -1,3 +1,5 @@
+using TokenClient.Caching;
+
 namespace TokenClient.Providers;
 
 /// <summary>When a token expires, from what the response said of it.</summary>
@@ -17,6 +19,6 @@ internal static class TokenLifetime
             return receivedAt + options.DefaultLifetime;
         }
 
-        return receivedAt + TimeSpan.FromTicks(Math.Min((exp - receivedAt).Ticks, OAuthResponseReader.MaxLifetime.Ticks));
+        return receivedAt + Durations.Shorter(exp - receivedAt, OAuthResponseReader.MaxLifetime);
     }
 }
