@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.DataProtection;
 
 namespace TokenClient;
 
@@ -106,6 +107,35 @@ public sealed class TokenClientOptions
     /// Default: 10,000.
     /// </summary>
     public int MaxTenants { get; set; } = 10_000;
+
+    /// <summary>
+    /// Shares the client's tokens between the instances of a service through the <c>IDistributedCache</c> in the
+    /// container (Redis), behind the in-memory cache: an instance that finds a valid token there makes no token
+    /// request. Encrypted with Data Protection unless <see cref="AllowInsecureSharedCache"/>. Off by default.
+    /// </summary>
+    public bool SharedCache { get; set; }
+
+    /// <summary>Put before every key the client writes to the shared cache. Default: <c>TokenClient:</c>.</summary>
+    public string SharedCacheKeyPrefix { get; set; } = "TokenClient:";
+
+    /// <summary>
+    /// How long one call to the shared cache may take; a call that takes longer counts as a failure, and the
+    /// client goes on without the shared cache. Default: 0.5 seconds.
+    /// </summary>
+    public TimeSpan SharedCacheTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Stores tokens in the shared cache unencrypted, readable by anyone who can read the cache. Off by default:
+    /// without it, <see cref="SharedCache"/> needs Data Protection (or <see cref="SharedCacheProtector"/>).
+    /// </summary>
+    public bool AllowInsecureSharedCache { get; set; }
+
+    /// <summary>
+    /// Encrypts what the client stores in the shared cache, in place of a protector made from the container's
+    /// <c>IDataProtectionProvider</c>. Every instance that shares must be able to unprotect what the others protect.
+    /// Code only: there is no configuration key for it.
+    /// </summary>
+    public IDataProtector? SharedCacheProtector { get; set; }
 
     /// <summary>Headers the handler adds to every API request, such as an <c>X-Api-Key</c>.</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

@@ -17,6 +17,7 @@ public class PublicApiTests
             "TokenClient.AccessToken",
             "TokenClient.ClientAuthentication",
             "TokenClient.HttpRequestMessageTokenExtensions",
+            "TokenClient.ISharedTokenLock",
             "TokenClient.ITokenClient",
             "TokenClient.ITokenClientBuilder",
             "TokenClient.ITokenClientFactory",
@@ -24,6 +25,14 @@ public class PublicApiTests
             "TokenClient.TokenRequestException",
             "TokenClient.WllEnvironment",
             "TokenClient.WllRegion");
+    }
+
+    [Fact]
+    public void RedisPackage_ExportsItsRegistrationOnly()
+    {
+        var exported = typeof(TokenClientRedisServiceCollectionExtensions).Assembly.GetExportedTypes().Select(t => t.FullName);
+
+        exported.Should().Equal("Microsoft.Extensions.DependencyInjection.TokenClientRedisServiceCollectionExtensions");
     }
 
     [Fact]

@@ -22,6 +22,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     private readonly object _gate = new();
 
     private volatile CacheEntry? _entry;
+    private volatile AccessToken? _rejected;
     private Task<AccessToken>? _acquisition; // guarded by _gate
 
     public CachingTokenClient(
@@ -56,6 +57,15 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     /// <summary>When the cached token expires; null when none is cached.</summary>
     internal DateTimeOffset? ExpiresAt => _entry?.Token.ExpiresAt;
 
+    /// <summary>When the cached token is due for renewal; null when none is cached.</summary>
+    internal DateTimeOffset? RenewAt => _entry?.RenewAt;
+
+    /// <summary>
+    /// The token an acquisition must not take from elsewhere (the shared cache): the one held now, due for
+    /// renewal, or else the last one the API rejected.
+    /// </summary>
+    internal AccessToken? Known => _entry?.Token ?? _rejected;
+
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
     {
         // The hit path: no lock, no allocation, no clock.
@@ -67,6 +77,11 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     {
         ArgumentNullException.ThrowIfNull(rejected);
         var entry = _entry;
+        if (entry is not null && string.Equals(entry.Token.Value, rejected.Value, StringComparison.Ordinal))
+        {
+            _rejected = rejected; // before the entry goes: an acquisition that sees no entry must know it
+        }
+
         while (entry is not null && string.Equals(entry.Token.Value, rejected.Value, StringComparison.Ordinal))
         {
             var seen = Interlocked.CompareExchange(ref _entry, null, entry);
@@ -191,7 +206,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     private void Publish(IssuedToken issued)
     {
         var lifetime = issued.Token.ExpiresAt - issued.ReceivedAt;
-        var renewAt = issued.ReceivedAt + (lifetime * RefreshRatio);
+        var renewAt = issued.RenewAt ?? issued.ReceivedAt + (lifetime * RefreshRatio);
         var previous = Interlocked.Exchange(ref _entry, new CacheEntry(issued.Token, renewAt, _time));
         previous?.Dispose();
     }

@@ -65,6 +65,9 @@ internal sealed class ClientDefinition
             TokenRequestPipeline.Build(name, options, time, logger));
     }
 
+    /// <summary>What defines the tokens of a tenant (null: the client's own).</summary>
+    public TokenIdentity IdentityOf(string? tenant) => tenant is null ? Identity : Identity with { Tenant = tenant };
+
     /// <summary>What one tenant's token requests need: the tenant's own, else the configured one.</summary>
     public TokenRequestContext ContextFor(string? tenant) => new(Name, Options, Endpoint, tenant ?? Options.Tenant, _secrets.ForAnotherTenant());
 }

@@ -1,12 +1,18 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
 using TokenClient.Providers;
+using TokenClient.Sharing;
 
 namespace TokenClient.Clients;
 
 /// <summary>The container's services that every client's entries use.</summary>
-internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory)
+internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, IServiceProvider? services = null)
 {
+    private SharedTokenStore? _shared;
+
     public TimeProvider Time { get; } = time;
 
     public ILogger CacheLogger { get; } = loggerFactory.CreateLogger<CachingTokenClient>();
@@ -15,7 +21,40 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
 
     public ILogger EndpointLogger { get; } = loggerFactory.CreateLogger<TokenEndpointClient>();
 
+    public ILogger SharedLogger { get; } = loggerFactory.CreateLogger<SharedTokenStore>();
+
+    /// <summary>
+    /// The shared cache, made when the first client that shares asks for it: a container whose clients do not
+    /// share never resolves the distributed cache (and never connects to it).
+    /// </summary>
+    public SharedTokenStore Shared => LazyInitializer.EnsureInitialized(ref _shared, CreateShared);
+
     /// <summary>The token requests of one tenant under one definition.</summary>
     public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
         new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, carryFrom);
+
+    /// <summary>The shared level of one tenant under one definition, or null where the client does not share.</summary>
+    public SharedTokenLevel? SharedLevel(ClientDefinition definition, string? tenant)
+    {
+        var options = definition.Options;
+        if (!options.SharedCache)
+        {
+            return null;
+        }
+
+        var key = SharedTokenLevel.KeyFor(options.SharedCacheKeyPrefix, definition.Name, definition.IdentityOf(tenant).ToString());
+        return new SharedTokenLevel(Shared, key, options, definition.Name, Time, SharedLogger);
+    }
+
+    private SharedTokenStore CreateShared()
+    {
+        // The validator made sure at start-up that a client that shares has a distributed cache to share through.
+        var provider = services ?? throw new InvalidOperationException("SharedCache needs the token client factory to be made by the container.");
+        return new SharedTokenStore(
+            provider.GetRequiredService<IDistributedCache>(),
+            provider.GetService<ISharedTokenLock>(),
+            provider.GetService<IDataProtectionProvider>(),
+            Time,
+            SharedLogger);
+    }
 }

@@ -1,5 +1,6 @@
 using TokenClient.Caching;
 using TokenClient.Providers;
+using TokenClient.Sharing;
 
 namespace TokenClient.Clients;
 
@@ -13,6 +14,7 @@ internal sealed class TenantEntry : ITokenClient
 {
     private readonly NamedClient _owner;
     private volatile TokenEndpointClient _endpoint;
+    private volatile SharedTokenLevel? _shared;
     private volatile bool _retired;
     private long _lastUse;
 
@@ -21,10 +23,13 @@ internal sealed class TenantEntry : ITokenClient
         _owner = owner;
         Tenant = tenant;
         _endpoint = owner.Runtime.EndpointClient(definition, tenant);
+        _shared = owner.Runtime.SharedLevel(definition, tenant);
         _lastUse = CreatedIn = owner.Generation;
-        Cache = new CachingTokenClient(definition.Name, (renewing, ct) => _endpoint.RequestTokenAsync(renewing, ct),
-            definition.Options.RefreshRatio, owner.Runtime.Time, owner.Runtime.CacheLogger);
+        Cache = new CachingTokenClient(definition.Name, RequestTokenAsync, definition.Options.RefreshRatio, owner.Runtime.Time, owner.Runtime.CacheLogger);
     }
+
+    /// <summary>The shared level behind the cache; null where the client does not share.</summary>
+    internal SharedTokenLevel? Shared => _shared;
 
     /// <summary>The tenant; null for the client's own.</summary>
     public string? Tenant { get; }
@@ -60,6 +65,12 @@ internal sealed class TenantEntry : ITokenClient
 
         return ForwardIfRetiredAsync(pending, cancellationToken);
     }
+
+    // What the cache calls on a miss: the shared level where the client shares, else the endpoint.
+    private Task<IssuedToken> RequestTokenAsync(bool renewing, CancellationToken cancellationToken) =>
+        _shared is { } shared
+            ? shared.AcquireAsync(Cache.Known, _endpoint, renewing, cancellationToken)
+            : _endpoint.RequestTokenAsync(renewing, cancellationToken);
 
     // A caller waiting on the acquisition of an entry that is retired meanwhile is not failed by it: it
     // goes on to the entry that took this one's place.
@@ -97,6 +108,7 @@ internal sealed class TenantEntry : ITokenClient
     {
         Cache.RefreshRatio = definition.Options.RefreshRatio;
         _endpoint = _owner.Runtime.EndpointClient(definition, Tenant, carryFrom: _endpoint);
+        _shared = _owner.Runtime.SharedLevel(definition, Tenant);
     }
 
     /// <summary>Whether the entry went unused for a whole sweep and holds no token that is still valid.</summary>

@@ -32,11 +32,12 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         IOptions<TokenClientRegistry> registry,
         IHttpClientFactory httpClientFactory,
         TimeProvider? time = null,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        IServiceProvider? services = null)
     {
         _options = options;
         _registry = registry.Value;
-        _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
+        _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, services);
 
         // The options' own change sources, watched here rather than through IOptionsMonitor: a reload that
         // fails validation must leave the last valid definition running, not throw.

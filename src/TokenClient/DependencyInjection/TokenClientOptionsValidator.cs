@@ -62,6 +62,16 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         {
             yield return $"MaxTenants must be at least 1, not {o.MaxTenants}.";
         }
+
+        if (o.SharedCacheTimeout < minTimeout || o.SharedCacheTimeout > TimeSpan.FromMinutes(1))
+        {
+            yield return $"SharedCacheTimeout must be from 00:00:00.010 to 00:01:00, not {o.SharedCacheTimeout}.";
+        }
+
+        if (o.SharedCacheKeyPrefix is null)
+        {
+            yield return "SharedCacheKeyPrefix must not be null (it may be empty).";
+        }
     }
 
     private static IEnumerable<string> Problems(TokenClientOptions options)

@@ -69,6 +69,7 @@ public static class TokenClientServiceCollectionExtensions
         services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
         services.Configure<TokenClientRegistry>(registry => registry.Add(name));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, SharedCacheValidator>());
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TokenClientFactory>(sp));
         services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
         services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));

@@ -64,4 +64,20 @@ internal static partial class Log
     [LoggerMessage(EventId = 15, EventName = "TenantsReleased", Level = LogLevel.Debug,
         Message = "Token client '{ClientName}' released {Count} idle tenants; {Remaining} remain")]
     public static partial void TenantsReleased(ILogger logger, string clientName, int count, int remaining);
+
+    [LoggerMessage(EventId = 16, EventName = "SharedTokenTaken", Level = LogLevel.Information,
+        Message = "Token client '{ClientName}' took a token from the shared cache, valid until {ExpiresAt:O}; it renews it from {RenewAt:O}")]
+    public static partial void SharedTokenTaken(ILogger logger, string clientName, DateTimeOffset expiresAt, DateTimeOffset renewAt);
+
+    [LoggerMessage(EventId = 17, EventName = "SharedCacheUnavailable", Level = LogLevel.Warning,
+        Message = "The shared token cache failed: {Reason}. Token clients go on with their in-memory caches and token endpoints, and try the shared cache again from {RetryAt:O}; this is logged once per outage")]
+    public static partial void SharedCacheUnavailable(ILogger logger, Exception? exception, string reason, DateTimeOffset retryAt);
+
+    [LoggerMessage(EventId = 18, EventName = "SharedCacheRestored", Level = LogLevel.Information,
+        Message = "The shared token cache answers again; token clients share their tokens again")]
+    public static partial void SharedCacheRestored(ILogger logger);
+
+    [LoggerMessage(EventId = 19, EventName = "SharedValueUnreadable", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' ignored a value in the shared cache that it cannot read ({Reason}); it requests a token of its own and replaces the value. Instances that share tokens must share a Data Protection key ring")]
+    public static partial void SharedValueUnreadable(ILogger logger, string clientName, string reason);
 }

@@ -52,6 +52,10 @@ internal static class OptionKeys
         new(nameof(TokenClientOptions.MaxResponseSize), (o, s) => o.MaxResponseSize = ParseInt(s), o => o.MaxResponseSize),
         new(nameof(TokenClientOptions.MaxTenants), (o, s) => o.MaxTenants = ParseInt(s), o => o.MaxTenants),
         new(nameof(TokenClientOptions.AllowInsecureHttp), (o, s) => o.AllowInsecureHttp = ParseBool(s), o => o.AllowInsecureHttp),
+        new(nameof(TokenClientOptions.SharedCache), (o, s) => o.SharedCache = ParseBool(s), o => o.SharedCache),
+        new(nameof(TokenClientOptions.SharedCacheKeyPrefix), (o, s) => o.SharedCacheKeyPrefix = s.Value!, o => o.SharedCacheKeyPrefix),
+        new(nameof(TokenClientOptions.SharedCacheTimeout), (o, s) => o.SharedCacheTimeout = ParseTimeSpan(s), o => o.SharedCacheTimeout),
+        new(nameof(TokenClientOptions.AllowInsecureSharedCache), (o, s) => o.AllowInsecureSharedCache = ParseBool(s), o => o.AllowInsecureSharedCache),
         new(nameof(TokenClientOptions.Headers), (o, s) => BindPairs(o.Headers, s), o => Pairs(o.Headers)),
         new(nameof(TokenClientOptions.Parameters), (o, s) => BindPairs(o.Parameters, s), o => Pairs(o.Parameters)),
     }.ToDictionary(key => key.Name, StringComparer.OrdinalIgnoreCase);

@@ -81,6 +81,16 @@ internal sealed class TokenEndpointClient
         }
     }
 
+    /// <summary>
+    /// Takes note of a token another instance fetched (from the shared cache): it is kept out of messages as
+    /// this client's own are, and it ends a failure cooldown as a token of its own would.
+    /// </summary>
+    public void Took(IssuedToken issued)
+    {
+        _context.Secrets.RememberIssued(issued.Token.Value, _refreshToken);
+        _cooldown.Succeeded(issued.Token.ExpiresAt - issued.ReceivedAt);
+    }
+
     private async Task<IssuedToken> RequestWithRefreshFallbackAsync(CancellationToken cancellationToken)
     {
         if (_refreshToken is { } refreshToken)

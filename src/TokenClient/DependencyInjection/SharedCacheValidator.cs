@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace TokenClient.DependencyInjection;
+
+/// <summary>
+/// Checks at start-up that a client that shares its tokens has what sharing needs in the container: a
+/// distributed cache, and a Data Protection key ring (unless encryption is turned off explicitly). It looks
+/// at the registrations only: nothing is resolved, nothing connects.
+/// </summary>
+internal sealed class SharedCacheValidator(IServiceProviderIsService registrations) : IValidateOptions<TokenClientOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TokenClientOptions options)
+    {
+        if (!options.SharedCache)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        var failures = new List<string>();
+        if (!registrations.IsService(typeof(IDistributedCache)))
+        {
+            failures.Add($"Token client '{name}': SharedCache needs an IDistributedCache in the container, and none is registered. " +
+                "Register the one the instances share, such as services.AddStackExchangeRedisCache(o => o.Configuration = \"redis:6379\").");
+        }
+
+        if (options.SharedCacheProtector is null && !options.AllowInsecureSharedCache && !registrations.IsService(typeof(IDataProtectionProvider)))
+        {
+            failures.Add($"Token client '{name}': SharedCache encrypts tokens with ASP.NET Core Data Protection, and none is registered. " +
+                "Register it with a key ring that every instance shares and the same application name, such as " +
+                "services.AddDataProtection().SetApplicationName(\"my-service\").PersistKeysToStackExchangeRedis(...) " +
+                "(package Microsoft.AspNetCore.DataProtection.StackExchangeRedis); or set SharedCacheProtector; " +
+                "or, to store tokens unencrypted where anyone who can read the cache can use them, set AllowInsecureSharedCache to true.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

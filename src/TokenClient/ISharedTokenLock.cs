@@ -1,0 +1,16 @@
+namespace TokenClient;
+
+/// <summary>
+/// A lock that the instances of a service share, so that when several miss the shared cache at once, one
+/// requests the token and the others wait for it. <c>TokenClient.Redis</c> provides one on Redis
+/// (<c>AddTokenClientRedisLock</c>); without any, instances that miss at the same moment each request a token.
+/// </summary>
+public interface ISharedTokenLock
+{
+    /// <summary>Tries once, without waiting, to take the lock named <paramref name="key"/>.</summary>
+    /// <param name="key">The lock's name.</param>
+    /// <param name="expiry">When the lock frees itself if its holder never releases it (a holder that died).</param>
+    /// <param name="cancellationToken">Cancels the attempt.</param>
+    /// <returns>A handle whose disposal releases the lock, or null when another holder has it.</returns>
+    ValueTask<IAsyncDisposable?> TryTakeAsync(string key, TimeSpan expiry, CancellationToken cancellationToken);
+}

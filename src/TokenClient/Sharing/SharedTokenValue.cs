@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TokenClient.Providers;
+
+namespace TokenClient.Sharing;
+
+/// <summary>
+/// What the shared cache holds for one key, before encryption: the token, when it expires, and when the
+/// instance that fetched it renews it, so that every instance that takes it renews at that moment too.
+/// </summary>
+internal sealed record SharedTokenValue(
+    [property: JsonPropertyName("v")] int Version,
+    [property: JsonPropertyName("token")] string Token,
+    [property: JsonPropertyName("type")] string TokenType,
+    [property: JsonPropertyName("scope")] string? Scope,
+    [property: JsonPropertyName("expires")] long ExpiresAtUnixMs,
+    [property: JsonPropertyName("renew")] long RenewAtUnixMs)
+{
+    public const int CurrentVersion = 1;
+
+    // The longest lifetime a value may claim: as for a JWT's exp, a year.
+    private static readonly TimeSpan s_maxLifetime = TimeSpan.FromDays(365);
+
+    public static SharedTokenValue From(AccessToken token, DateTimeOffset renewAt) =>
+        new(CurrentVersion, token.Value, token.TokenType, token.Scope, token.ExpiresAt.ToUnixTimeMilliseconds(), renewAt.ToUnixTimeMilliseconds());
+
+    public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, SharedTokenJson.Default.SharedTokenValue);
+
+    /// <summary>Reads a value; anything that is not one this version wrote fails with the reason, never quoting the value.</summary>
+    public static SharedTokenValue Parse(ReadOnlySpan<byte> bytes, DateTimeOffset now)
+    {
+        SharedTokenValue? value;
+        try
+        {
+            value = JsonSerializer.Deserialize(bytes, SharedTokenJson.Default.SharedTokenValue);
+        }
+        catch (JsonException)
+        {
+            throw new FormatException("not a token value of TokenClient");
+        }
+
+        if (value is null || value.Version != CurrentVersion)
+        {
+            throw new FormatException($"not a token value of version {CurrentVersion}");
+        }
+
+        if (string.IsNullOrEmpty(value.Token) || BearerTokenSyntax.FirstInvalid(value.Token) is not null || string.IsNullOrEmpty(value.TokenType))
+        {
+            throw new FormatException("its token is empty or malformed");
+        }
+
+        if (value.RenewAtUnixMs <= 0 || value.RenewAtUnixMs > value.ExpiresAtUnixMs || value.ExpiresAtUnixMs > (now + s_maxLifetime).ToUnixTimeMilliseconds())
+        {
+            throw new FormatException("its times are not those of a token (before 1970, renewal after expiry, or expiry past a year)");
+        }
+
+        return value;
+    }
+
+    public DateTimeOffset ExpiresAt => DateTimeOffset.FromUnixTimeMilliseconds(ExpiresAtUnixMs);
+
+    public DateTimeOffset RenewAt => DateTimeOffset.FromUnixTimeMilliseconds(RenewAtUnixMs);
+
+    public AccessToken ToToken() => new(Token, TokenType, ExpiresAt, Scope);
+
+    // The generated ToString would print the token.
+    public override string ToString() => $"shared {TokenType} token, expires {ExpiresAt:O}, renewed from {RenewAt:O}";
+}
+
+[JsonSerializable(typeof(SharedTokenValue))]
+internal sealed partial class SharedTokenJson : JsonSerializerContext;
