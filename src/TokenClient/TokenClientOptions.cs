@@ -120,9 +120,10 @@ public sealed class TokenClientOptions
 
     /// <summary>
     /// How long one call to the shared cache may take; a call that takes longer counts as a failure, and the
-    /// client goes on without the shared cache. Default: 0.5 seconds.
+    /// client goes on without the shared cache for a few seconds. Default: 1 second (a Redis client on a machine
+    /// of one or two cores sees stalls of nearly a second now and then).
     /// </summary>
-    public TimeSpan SharedCacheTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan SharedCacheTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Stores tokens in the shared cache unencrypted, readable by anyone who can read the cache. Off by default:

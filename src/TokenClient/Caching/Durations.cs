@@ -5,7 +5,4 @@ internal static class Durations
 {
     /// <summary>The shorter of two durations.</summary>
     public static TimeSpan Shorter(TimeSpan a, TimeSpan b) => TimeSpan.FromTicks(Math.Min(a.Ticks, b.Ticks));
-
-    /// <summary>The longer of two durations.</summary>
-    public static TimeSpan Longer(TimeSpan a, TimeSpan b) => TimeSpan.FromTicks(Math.Max(a.Ticks, b.Ticks));
 }

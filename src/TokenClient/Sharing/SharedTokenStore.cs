@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Logging;
-using TokenClient.Caching;
 using TokenClient.Diagnostics;
 
 namespace TokenClient.Sharing;
@@ -21,13 +20,6 @@ internal sealed class SharedTokenStore
     /// <summary>How long after a failure the shared cache is left alone before it is tried again.</summary>
     internal static readonly TimeSpan OutageRetry = TimeSpan.FromSeconds(5);
 
-    /// <summary>
-    /// The bound of a kind of call (read, write, lock) until the shared cache first answered one: the
-    /// first opens the connection, and in a process that just started each runs its client's code for the first
-    /// time, which together take a second or two. A cache that refuses the connection fails them at once.
-    /// </summary>
-    internal static readonly TimeSpan FirstCallTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>The purpose of the protector made from the container's <see cref="IDataProtectionProvider"/>.</summary>
     internal const string ProtectorPurpose = "TokenClient.SharedCache.v1";
 
@@ -37,7 +29,6 @@ internal sealed class SharedTokenStore
     private readonly ILogger _logger;
     private long _retryAtTicks; // UtcTicks before which nobody calls; 0 when no outage
     private int _reported; // 1 while an outage has been logged and not yet its end
-    private int _answered; // a bit per kind of call, set once the shared cache answered one
 
     public SharedTokenStore(IDistributedCache cache, ISharedTokenLock? sharedLock, IDataProtectionProvider? protection, TimeProvider time, ILogger logger)
     {
@@ -94,12 +85,6 @@ internal sealed class SharedTokenStore
             return (false, default);
         }
 
-        var bit = 1 << (int)kind;
-        if ((Volatile.Read(ref _answered) & bit) == 0)
-        {
-            timeout = Durations.Longer(timeout, FirstCallTimeout);
-        }
-
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(timeout);
         Task<T>? task = null;
@@ -107,7 +92,6 @@ internal sealed class SharedTokenStore
         {
             task = call(bounded.Token);
             var value = await task.WaitAsync(bounded.Token).ConfigureAwait(false);
-            Interlocked.Or(ref _answered, bit);
             Succeeded();
             return (true, value);
         }

@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TokenClient.Clients;
+using TokenClient.Sharing;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Sharing;
+
+/// <summary>The shared level without a Redis: start-up checks, configuration, any IDistributedCache, a cache that never answers.</summary>
+public sealed class SharedCacheTests
+{
+    [Fact]
+    public void StartupValidation_SharingWithoutADistributedCache_SaysWhatToRegister()
+    {
+        using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; });
+
+        var act = () => services.Provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().ContainSingle().Which.Should()
+            .Be("Token client 'test': SharedCache needs an IDistributedCache in the container, and none is registered. " +
+                "Register the one the instances share, such as services.AddStackExchangeRedisCache(o => o.Configuration = \"redis:6379\").");
+    }
+
+    [Fact]
+    public void StartupValidation_SharingWithoutDataProtection_SaysHowToRegisterASharedKeyRing()
+    {
+        using var services = new TestServices(o => o.SharedCache = true, more: s => s.AddDistributedMemoryCache());
+
+        var act = () => services.Provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var failure = act.Should().Throw<OptionsValidationException>().Which.Failures.Should().ContainSingle().Subject;
+        failure.Should().StartWith("Token client 'test': SharedCache encrypts tokens with ASP.NET Core Data Protection, and none is registered.")
+            .And.Contain("services.AddDataProtection().SetApplicationName(")
+            .And.Contain("PersistKeysToStackExchangeRedis")
+            .And.Contain("every instance shares")
+            .And.Contain("SharedCacheProtector")
+            .And.Contain("AllowInsecureSharedCache");
+    }
+
+    [Fact]
+    public void StartupValidation_SharingWithDataProtection_OrAProtector_OrEncryptionTurnedOff_Starts()
+    {
+        Action<TokenClientOptions>[] fine =
+        [
+            o => o.SharedCache = true, // with AddDataProtection below
+            o => { o.SharedCache = true; o.SharedCacheProtector = new EphemeralDataProtectionProvider().CreateProtector("mine"); },
+            o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; },
+        ];
+        for (var i = 0; i < fine.Length; i++)
+        {
+            var withDataProtection = i == 0;
+            using var services = new TestServices(fine[i], more: s =>
+            {
+                s.AddDistributedMemoryCache();
+                if (withDataProtection)
+                {
+                    s.AddDataProtection().UseEphemeralDataProtectionProvider();
+                }
+            });
+
+            var act = () => services.Provider.GetRequiredService<IStartupValidator>().Validate();
+
+            act.Should().NotThrow();
+        }
+    }
+
+    [Theory]
+    [InlineData("SharedCache", "yes", "Token client configuration 'SharedCache' is not true or false.")]
+    [InlineData("SharedCacheTimeout", "soon", "Token client configuration 'SharedCacheTimeout' is not a time span such as 00:05:00.")]
+    [InlineData("AllowInsecureSharedCache", "1", "Token client configuration 'AllowInsecureSharedCache' is not true or false.")]
+    public async Task Configuration_ABadSharingValue_NamesItsKey(string key, string value, string expected)
+    {
+        await using var services = new TestServices(configuration: TestServices.Settings((key, value)), more: s => s.AddDistributedMemoryCache());
+
+        var act = async () => await services.Client.GetTokenAsync();
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("00:00:00.001", "SharedCacheTimeout must be from 00:00:00.010 to 00:01:00, not 00:00:00.0010000.")]
+    [InlineData("00:02:00", "SharedCacheTimeout must be from 00:00:00.010 to 00:01:00, not 00:02:00.")]
+    public void StartupValidation_ASharedCacheTimeoutOutOfRange_SaysTheRange(string value, string expected)
+    {
+        using var services = new TestServices(configuration: TestServices.Settings(("SharedCacheTimeout", value)));
+
+        var act = () => services.Provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal($"Token client 'test': {expected}");
+    }
+
+    [Fact]
+    public async Task Configuration_BindsEverySharingKey()
+    {
+        await using var services = new TestServices(
+            configuration: TestServices.Settings(("SharedCache", "true"), ("SharedCacheKeyPrefix", "svc:"), ("SharedCacheTimeout", "00:00:02"), ("AllowInsecureSharedCache", "true")),
+            more: s => s.AddDistributedMemoryCache());
+
+        var options = services.Provider.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get(TestServices.ClientName);
+        await services.Client.GetTokenAsync();
+
+        options.SharedCache.Should().BeTrue();
+        options.SharedCacheKeyPrefix.Should().Be("svc:");
+        options.SharedCacheTimeout.Should().Be(TimeSpan.FromSeconds(2));
+        options.AllowInsecureSharedCache.Should().BeTrue();
+        Named(services).Entry(null).Shared!.Key.Should().MatchRegex("^svc:test:[0-9A-F]{64}$");
+    }
+
+    [Fact]
+    public void Keys_DifferForEveryPartOfTheTokensIdentity_AndNeverHoldASecretOrATenantName()
+    {
+        using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; o.Scope = "read"; }, more: s => s.AddDistributedMemoryCache());
+        var client = Named(services);
+
+        var own = client.Entry(null).Shared!.Key;
+        var tenant = client.Entry("tenant-Ω:*?\r\n").Shared!.Key;
+        var other = client.Entry("other").Shared!.Key;
+
+        new[] { own, tenant, other }.Should().OnlyHaveUniqueItems();
+        tenant.Should().MatchRegex("^TokenClient:test:[0-9A-F]{64}$");
+        new[] { own, tenant, other }.Should().AllSatisfy(k => k.Should().NotContain("client-secret").And.NotContain("tenant"));
+    }
+
+    [Fact]
+    public async Task AnyDistributedCache_WithoutALock_InstancesStartedAfterOneHoldsTheTokenMakeNoRequest()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var protector = new EphemeralDataProtectionProvider().CreateProtector("fleet");
+        var instances = Enumerable.Range(0, 4).Select(_ => new TestServices(
+            o => { o.SharedCache = true; o.SharedCacheProtector = protector; },
+            more: s => s.AddSingleton<IDistributedCache>(shared))).ToList();
+        try
+        {
+            var first = await instances[0].Client.GetTokenAsync();
+            var later = await Task.WhenAll(instances.Skip(1).Select(i => i.Client.GetTokenAsync().AsTask()));
+
+            later.Select(t => t.Value).Should().AllBe(first.Value);
+            instances.Sum(i => i.TokenEndpoint.RequestCount).Should().Be(1);
+        }
+        finally
+        {
+            instances.ForEach(i => i.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task TheTokenTheApiRejected_IsNotTakenBackFromTheSharedCache()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        await using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; }, more: s => s.AddSingleton<IDistributedCache>(shared));
+        var rejected = await services.Client.GetTokenAsync();
+
+        services.Client.Invalidate(rejected);
+        var next = await services.Client.GetTokenAsync();
+
+        next.Value.Should().Be("token-2");
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+        Encoding.UTF8.GetString((await shared.GetAsync(Named(services).Entry(null).Shared!.Key))!).Should().Contain("token-2");
+    }
+
+    [Fact]
+    public async Task AValueEncryptedWithTheProtector_HoldsNoTokenInClear_AndOnlyTheProtectorReadsIt()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var protector = new EphemeralDataProtectionProvider().CreateProtector("mine");
+        await using var services = new TestServices(o => { o.SharedCache = true; o.SharedCacheProtector = protector; }, more: s => s.AddSingleton<IDistributedCache>(shared));
+        var token = await services.Client.GetTokenAsync();
+
+        var stored = (await shared.GetAsync(Named(services).Entry(null).Shared!.Key))!;
+
+        TokenForms.Find(stored, token.Value).Should().BeNull();
+        var value = SharedTokenValue.Parse(protector.Unprotect(stored), services.Time.GetUtcNow());
+        value.Token.Should().Be(token.Value);
+        value.ExpiresAt.Should().Be(token.ExpiresAt);
+        value.RenewAt.Should().Be(services.Time.GetUtcNow() + TimeSpan.FromSeconds(3240));
+    }
+
+    [Fact]
+    public async Task ACacheThatNeverAnswers_CostsOneTimeoutPerOutage_NotOnePerCall_AndNoCallerFails()
+    {
+        // A TCP server on 127.0.0.1 that takes connections and never answers: a Redis that hangs.
+        using var blackHole = new TcpListener(IPAddress.Loopback, 0);
+        blackHole.Start();
+        var accepted = new List<Socket>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                try
+                {
+                    accepted.Add(await blackHole.AcceptSocketAsync());
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        });
+        var logs = new CapturingLoggerProvider();
+        await using var services = new TestServices(
+            o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; o.SharedCacheTimeout = TimeSpan.FromMilliseconds(200); },
+            more: s => s.AddStackExchangeRedisCache(r => r.Configuration = $"127.0.0.1:{((IPEndPoint)blackHole.LocalEndpoint).Port},connectTimeout=30000"),
+            logs: logs);
+
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < 5; i++)
+        {
+            var token = await services.Client.GetTokenAsync();
+            services.Client.Invalidate(token);
+        }
+
+        watch.Stop();
+        services.TokenEndpoint.RequestCount.Should().Be(5);
+        logs.Lines.Where(l => l.Id.Name == "SharedCacheUnavailable").Should().ContainSingle()
+            .Which.Text.Should().Contain("no answer reading within 0.2 s").And.Contain("2026-01-01T00:00:05");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3), "one call waited 0.2 s; the other four did not call the cache at all");
+
+        // Once the pause is over, the cache is tried again: one more timeout, still one report for the outage.
+        services.Time.Advance(SharedTokenStore.OutageRetry);
+        await services.Client.GetTokenAsync();
+        logs.Lines.Count(l => l.Id.Name == "SharedCacheUnavailable").Should().Be(1);
+        services.TokenEndpoint.RequestCount.Should().Be(6);
+        blackHole.Stop();
+    }
+
+    private static NamedClient Named(TestServices services) => services.Provider.GetRequiredService<TokenClientFactory>().Named(services.Name);
+}
