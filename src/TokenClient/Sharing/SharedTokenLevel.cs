@@ -40,7 +40,8 @@ internal sealed class SharedTokenLevel
         _store = store;
         Key = key;
         _lockKey = key + ":lock";
-        _protector = options.SharedCacheProtector ?? store.DefaultProtector;
+        // A purpose per key: a value copied under another key (another tenant's, another client's) cannot be read there.
+        _protector = (options.SharedCacheProtector ?? store.DefaultProtector)?.CreateProtector(key);
         _timeout = options.SharedCacheTimeout;
         _refreshRatio = options.RefreshRatio;
         _clientName = clientName;

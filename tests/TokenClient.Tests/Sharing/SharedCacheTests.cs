@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Distributed;
@@ -173,13 +174,38 @@ public sealed class SharedCacheTests
         await using var services = new TestServices(o => { o.SharedCache = true; o.SharedCacheProtector = protector; }, more: s => s.AddSingleton<IDistributedCache>(shared));
         var token = await services.Client.GetTokenAsync();
 
-        var stored = (await shared.GetAsync(Named(services).Entry(null).Shared!.Key))!;
+        var key = Named(services).Entry(null).Shared!.Key;
+        var stored = (await shared.GetAsync(key))!;
 
         TokenForms.Find(stored, token.Value).Should().BeNull();
-        var value = SharedTokenValue.Parse(protector.Unprotect(stored), services.Time.GetUtcNow());
+        var act = () => protector.Unprotect(stored);
+        act.Should().Throw<CryptographicException>("the value is protected for its key, a purpose under the protector's");
+        var value = SharedTokenValue.Parse(protector.CreateProtector(key).Unprotect(stored), services.Time.GetUtcNow());
         value.Token.Should().Be(token.Value);
         value.ExpiresAt.Should().Be(token.ExpiresAt);
         value.RenewAt.Should().Be(services.Time.GetUtcNow() + TimeSpan.FromSeconds(3240));
+    }
+
+    [Fact]
+    public async Task AnEncryptedValueCopiedUnderAnotherTenantsKey_IsNotReadThere()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var logs = new CapturingLoggerProvider();
+        await using var services = new TestServices(
+            o => { o.SharedCache = true; o.SharedCacheProtector = new EphemeralDataProtectionProvider().CreateProtector("mine"); },
+            more: s => s.AddSingleton<IDistributedCache>(shared),
+            logs: logs);
+        var factory = services.Provider.GetRequiredService<ITokenClientFactory>();
+        var victim = await factory.GetClient(TestServices.ClientName, "tenant-a").GetTokenAsync();
+
+        // Someone who can write to the cache copies tenant a's value under tenant b's key.
+        var client = Named(services);
+        await shared.SetAsync(client.Entry("tenant-b").Shared!.Key, (await shared.GetAsync(client.Entry("tenant-a").Shared!.Key))!);
+        var other = await factory.GetClient(TestServices.ClientName, "tenant-b").GetTokenAsync();
+
+        other.Value.Should().NotBe(victim.Value);
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+        logs.Lines.Should().Contain(l => l.Id.Name == "SharedValueUnreadable");
     }
 
     [Fact]
