@@ -209,6 +209,32 @@ public sealed class SharedCacheTests
     }
 
     [Fact]
+    public async Task Reload_TurningSharingOnAndOff_AppliesFromTheNextAcquisition()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var configuration = TestServices.Settings(("AllowInsecureSharedCache", "true"));
+        await using var services = new TestServices(configuration: configuration, more: s => s.AddSingleton<IDistributedCache>(shared));
+        var key = SharedTokenLevel.KeyFor("TokenClient:", TestServices.ClientName, Named(services).Definition.Identity.ToString());
+        services.Client.Invalidate(await services.Client.GetTokenAsync());
+        (await shared.GetAsync(key)).Should().BeNull("the client does not share yet");
+
+        configuration["SharedCache"] = "true";
+        configuration.Reload();
+        services.Client.Invalidate(await services.Client.GetTokenAsync());
+        var sharedToken = await services.Client.GetTokenAsync();
+
+        Encoding.UTF8.GetString((await shared.GetAsync(key))!).Should().Contain(sharedToken.Value);
+
+        configuration["SharedCache"] = "false";
+        configuration.Reload();
+        await shared.RemoveAsync(key);
+        services.Client.Invalidate(sharedToken);
+        await services.Client.GetTokenAsync();
+        (await shared.GetAsync(key)).Should().BeNull("the client shares no more");
+        services.TokenEndpoint.RequestCount.Should().Be(4);
+    }
+
+    [Fact]
     public async Task ACacheThatNeverAnswers_CostsOneTimeoutPerOutage_NotOnePerCall_AndNoCallerFails()
     {
         // A TCP server on 127.0.0.1 that takes connections and never answers: a Redis that hangs.
