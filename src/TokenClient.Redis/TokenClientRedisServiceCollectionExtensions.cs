@@ -15,23 +15,28 @@ public static class TokenClientRedisServiceCollectionExtensions
     /// Lets the instances that share tokens (<see cref="TokenClientOptions.SharedCache"/>) take a lock on Redis, so
     /// that when several miss at once, one requests the token and the others wait for it. The lock uses the
     /// <see cref="IConnectionMultiplexer"/> in the container if there is one; otherwise the connection that
-    /// <c>AddStackExchangeRedisCache</c> is configured with (its <c>ConnectionMultiplexerFactory</c>, else a
-    /// connection of its own made from its <c>ConfigurationOptions</c> or <c>Configuration</c>).
+    /// <c>AddStackExchangeRedisCache</c> is configured with (a connection of its own from its
+    /// <c>ConnectionMultiplexerFactory</c>, else from its <c>ConfigurationOptions</c> or <c>Configuration</c>).
+    /// Lock names start with the cache's <c>InstanceName</c>, as its keys do. A lock is extended while its
+    /// holder lives, and frees itself within 5 seconds of a holder that died.
     /// </summary>
     public static IServiceCollection AddTokenClientRedisLock(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<ISharedTokenLock>(sp =>
         {
+            // Lock names carry the cache's InstanceName, as its values' keys do: apps that share one Redis apart never meet.
+            var cache = sp.GetService<IOptions<RedisCacheOptions>>()?.Value;
+            var prefix = cache?.InstanceName ?? "";
             if (sp.GetService<IConnectionMultiplexer>() is { } registered)
             {
-                return new RedisTokenLock(() => Task.FromResult(registered), ownsConnection: false);
+                return new RedisTokenLock(() => Task.FromResult(registered), ownsConnection: false, prefix);
             }
 
-            var cache = sp.GetRequiredService<IOptions<RedisCacheOptions>>().Value;
-            return cache.ConnectionMultiplexerFactory is { } factory
-                ? new RedisTokenLock(factory, ownsConnection: false)
-                : new RedisTokenLock(() => ConnectAsync(cache), ownsConnection: true);
+            // A ConnectionMultiplexerFactory makes a connection per call (RedisCache disposes the one it gets): the lock owns its own too.
+            return cache?.ConnectionMultiplexerFactory is { } factory
+                ? new RedisTokenLock(factory, ownsConnection: true, prefix)
+                : new RedisTokenLock(() => ConnectAsync(cache), ownsConnection: true, prefix);
         });
         return services;
     }
@@ -41,18 +46,18 @@ public static class TokenClientRedisServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(connect);
-        services.TryAddSingleton<ISharedTokenLock>(sp => new RedisTokenLock(() => connect(sp), ownsConnection: false));
+        services.TryAddSingleton<ISharedTokenLock>(sp => new RedisTokenLock(() => connect(sp), ownsConnection: false, keyPrefix: ""));
         return services;
     }
 
-    private static async Task<IConnectionMultiplexer> ConnectAsync(RedisCacheOptions cache)
+    private static async Task<IConnectionMultiplexer> ConnectAsync(RedisCacheOptions? cache)
     {
-        var options = cache.ConfigurationOptions?.Clone()
-            ?? (string.IsNullOrEmpty(cache.Configuration)
+        var options = cache?.ConfigurationOptions?.Clone()
+            ?? (string.IsNullOrEmpty(cache?.Configuration)
                 ? throw new InvalidOperationException(
                     "TokenClient's Redis lock has no Redis to connect to: register an IConnectionMultiplexer, configure " +
                     "AddStackExchangeRedisCache with Configuration or ConfigurationOptions, or call AddTokenClientRedisLock(connect).")
-                : ConfigurationOptions.Parse(cache.Configuration));
+                : ConfigurationOptions.Parse(cache!.Configuration));
 
         // Down at start-up or later, the connection comes back by itself; until then each lock fails at once.
         options.AbortOnConnectFail = false;

@@ -9,7 +9,10 @@ public interface ISharedTokenLock
 {
     /// <summary>Tries once, without waiting, to take the lock named <paramref name="key"/>.</summary>
     /// <param name="key">The lock's name.</param>
-    /// <param name="expiry">When the lock frees itself if its holder never releases it (a holder that died).</param>
+    /// <param name="expiry">
+    /// How long the lock outlives a holder that died: an implementation keeps the lock for as long as the handle is
+    /// not disposed (extending it), and lets it free itself within this time once nobody extends it.
+    /// </param>
     /// <param name="cancellationToken">Cancels the attempt.</param>
     /// <returns>A handle whose disposal releases the lock, or null when another holder has it.</returns>
     ValueTask<IAsyncDisposable?> TryTakeAsync(string key, TimeSpan expiry, CancellationToken cancellationToken);

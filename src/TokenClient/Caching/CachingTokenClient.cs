@@ -60,11 +60,11 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     /// <summary>When the cached token is due for renewal; null when none is cached.</summary>
     internal DateTimeOffset? RenewAt => _entry?.RenewAt;
 
-    /// <summary>
-    /// The token an acquisition must not take from elsewhere (the shared cache): the one held now, due for
-    /// renewal, or else the last one the API rejected.
-    /// </summary>
-    internal AccessToken? Known => _entry?.Token ?? _rejected;
+    /// <summary>The token held now (due for renewal, or expired), if any: a token from elsewhere must be newer.</summary>
+    internal AccessToken? Held => _entry?.Token;
+
+    /// <summary>The last token the API rejected: it is never taken back from elsewhere (the shared cache).</summary>
+    internal AccessToken? Rejected => _rejected;
 
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
     {

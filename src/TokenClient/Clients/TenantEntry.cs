@@ -69,7 +69,7 @@ internal sealed class TenantEntry : ITokenClient
     // What the cache calls on a miss: the shared level where the client shares, else the endpoint.
     private Task<IssuedToken> RequestTokenAsync(bool renewing, CancellationToken cancellationToken) =>
         _shared is { } shared
-            ? shared.AcquireAsync(Cache.Known, _endpoint, renewing, cancellationToken)
+            ? shared.AcquireAsync(Cache.Held, Cache.Rejected, _endpoint, renewing, cancellationToken)
             : _endpoint.RequestTokenAsync(renewing, cancellationToken);
 
     // A caller waiting on the acquisition of an entry that is retired meanwhile is not failed by it: it

@@ -70,14 +70,18 @@ internal static partial class Log
     public static partial void SharedTokenTaken(ILogger logger, string clientName, DateTimeOffset expiresAt, DateTimeOffset renewAt);
 
     [LoggerMessage(EventId = 17, EventName = "SharedCacheUnavailable", Level = LogLevel.Warning,
-        Message = "The shared token cache failed: {Reason}. Token clients go on with their in-memory caches and token endpoints, and try the shared cache again from {RetryAt:O}; this is logged once per outage")]
-    public static partial void SharedCacheUnavailable(ILogger logger, Exception? exception, string reason, DateTimeOffset retryAt);
+        Message = "The {Service} failed: {Reason}. Token clients go on without it, with their in-memory caches and token endpoints, and try it again from {RetryAt:O}; this is logged once per outage")]
+    public static partial void SharedCacheUnavailable(ILogger logger, Exception? exception, string service, string reason, DateTimeOffset retryAt);
 
     [LoggerMessage(EventId = 18, EventName = "SharedCacheRestored", Level = LogLevel.Information,
-        Message = "The shared token cache answers again; token clients share their tokens again")]
-    public static partial void SharedCacheRestored(ILogger logger);
+        Message = "The {Service} answers again; token clients use it again")]
+    public static partial void SharedCacheRestored(ILogger logger, string service);
 
     [LoggerMessage(EventId = 19, EventName = "SharedValueUnreadable", Level = LogLevel.Warning,
         Message = "Token client '{ClientName}' ignored a value in the shared cache that it cannot read ({Reason}); it requests a token of its own and replaces the value. Instances that share tokens must share a Data Protection key ring")]
     public static partial void SharedValueUnreadable(ILogger logger, string clientName, string reason);
+
+    [LoggerMessage(EventId = 20, EventName = "SharedValueNotWritten", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' could not protect its token for the shared cache ({Reason}); it keeps the token for itself, and the other instances fetch their own")]
+    public static partial void SharedValueNotWritten(ILogger logger, Exception exception, string clientName, string reason);
 }

@@ -17,7 +17,7 @@ namespace TokenClient.Sharing;
 /// </summary>
 internal sealed class SharedTokenLevel
 {
-    /// <summary>How long a lock holds when its holder never releases it; how long the others wait for it at most.</summary>
+    /// <summary>How long a lock holds after its holder stopped extending it (it died, or never released it).</summary>
     internal static readonly TimeSpan LockExpiry = TimeSpan.FromSeconds(5);
 
     // The renewal of a token taken from the shared cache comes after its fetcher's, by up to a fifth of the
@@ -31,6 +31,7 @@ internal sealed class SharedTokenLevel
     private readonly IDataProtector? _protector;
     private readonly TimeSpan _timeout;
     private readonly double _refreshRatio;
+    private readonly TimeSpan _totalTimeout;
     private readonly string _clientName;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -44,6 +45,7 @@ internal sealed class SharedTokenLevel
         _protector = (options.SharedCacheProtector ?? store.DefaultProtector)?.CreateProtector(key);
         _timeout = options.SharedCacheTimeout;
         _refreshRatio = options.RefreshRatio;
+        _totalTimeout = options.TotalTimeout;
         _clientName = clientName;
         _time = time;
         _logger = logger;
@@ -64,13 +66,14 @@ internal sealed class SharedTokenLevel
     }
 
     /// <summary>A token for the cache: one another instance shared, or one the endpoint issued (then shared).</summary>
-    /// <param name="known">The token not to take (held and due, or rejected): finding it shared means nobody renewed it yet.</param>
+    /// <param name="held">The token held now (due or expired): a shared token is taken only when it is newer.</param>
+    /// <param name="rejected">The last token the API rejected: never taken back.</param>
     /// <param name="endpoint">The token requests of this tenant.</param>
     /// <param name="renewing">Whether a valid token is still held (see <see cref="TokenEndpointClient.RequestTokenAsync"/>).</param>
     /// <param name="cancellationToken">Cancels the acquisition.</param>
-    public async Task<IssuedToken> AcquireAsync(AccessToken? known, TokenEndpointClient endpoint, bool renewing, CancellationToken cancellationToken)
+    public async Task<IssuedToken> AcquireAsync(AccessToken? held, AccessToken? rejected, TokenEndpointClient endpoint, bool renewing, CancellationToken cancellationToken)
     {
-        var (ok, found) = await FindAsync(known, endpoint, report: true, cancellationToken).ConfigureAwait(false);
+        var (ok, found) = await FindAsync(held, rejected, endpoint, report: true, cancellationToken).ConfigureAwait(false);
         if (found is { } shared)
         {
             return shared;
@@ -81,8 +84,11 @@ internal sealed class SharedTokenLevel
             return await endpoint.RequestTokenAsync(renewing, cancellationToken).ConfigureAwait(false);
         }
 
-        // Measured on the system clock, as the lock's own expiry is (in the shared cache).
+        // While another instance holds the lock (it extends it as long as it lives), wait for the token it will
+        // share; no longer than its own token request may take, plus the lock's expiry. Measured on the system
+        // clock, as the lock's expiry is.
         var waiting = Stopwatch.StartNew();
+        var patience = _totalTimeout + LockExpiry;
         var poll = s_firstPoll;
         while (true)
         {
@@ -90,29 +96,30 @@ internal sealed class SharedTokenLevel
             if (!locking)
             {
                 // No lock to be had: none is registered, or it failed.
-                return await RequestAndShareAsync(endpoint, renewing, cancellationToken).ConfigureAwait(false);
+                return await RequestAndShareAsync(endpoint, renewing, handle: null, cancellationToken).ConfigureAwait(false);
             }
 
             if (handle is not null)
             {
-                await using (handle.ConfigureAwait(false))
+                // Another instance may have shared a token between the miss and the lock.
+                (_, found) = await FindAsync(held, rejected, endpoint, report: false, cancellationToken).ConfigureAwait(false);
+                if (found is { } meanwhile)
                 {
-                    // Another instance may have shared a token between the miss and the lock.
-                    (_, found) = await FindAsync(known, endpoint, report: false, cancellationToken).ConfigureAwait(false);
-                    return found ?? await RequestAndShareAsync(endpoint, renewing, cancellationToken).ConfigureAwait(false);
+                    SharedTokenStore.ReleaseAfter(Task.CompletedTask, handle);
+                    return meanwhile;
                 }
+
+                return await RequestAndShareAsync(endpoint, renewing, handle, cancellationToken).ConfigureAwait(false);
             }
 
-            if (waiting.Elapsed >= LockExpiry)
+            if (waiting.Elapsed >= patience)
             {
-                // The holder took longer than its lock lasts (it died, or its endpoint is slow): fetch without it.
-                return await RequestAndShareAsync(endpoint, renewing, cancellationToken).ConfigureAwait(false);
+                return await RequestAndShareAsync(endpoint, renewing, handle: null, cancellationToken).ConfigureAwait(false);
             }
 
-            // Another instance holds the lock: wait for the token it will share.
             await Task.Delay(poll, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             poll = Durations.Shorter(poll * 2, s_maxPoll);
-            (ok, found) = await FindAsync(known, endpoint, report: false, cancellationToken).ConfigureAwait(false);
+            (ok, found) = await FindAsync(held, rejected, endpoint, report: false, cancellationToken).ConfigureAwait(false);
             if (found is { } awaited)
             {
                 return awaited;
@@ -125,10 +132,10 @@ internal sealed class SharedTokenLevel
         }
     }
 
-    // Ok false: the shared cache failed or is out. A value that is there but not to be taken (unreadable, the
-    // known token, due or expired) is a miss: the next fetch replaces it. An unreadable value is reported once
-    // per acquisition (report), not at every look while waiting.
-    private async Task<(bool Ok, IssuedToken? Found)> FindAsync(AccessToken? known, TokenEndpointClient endpoint, bool report, CancellationToken cancellationToken)
+    // Ok false: the shared cache failed or is out. A value that is there but not to be taken (unreadable, due or
+    // expired, rejected, no newer than the one held) is a miss: the next fetch replaces it. An unreadable value
+    // is reported once per acquisition (report), not at every look while waiting.
+    private async Task<(bool Ok, IssuedToken? Found)> FindAsync(AccessToken? held, AccessToken? rejected, TokenEndpointClient endpoint, bool report, CancellationToken cancellationToken)
     {
         var (ok, bytes) = await _store.GetAsync(Key, _timeout, cancellationToken).ConfigureAwait(false);
         if (!ok || bytes is null)
@@ -142,17 +149,26 @@ internal sealed class SharedTokenLevel
         {
             value = SharedTokenValue.Parse(_protector is null ? bytes : _protector.Unprotect(bytes), now);
         }
-        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        catch (Exception ex)
         {
+            // Whatever fails here (another key ring, a corrupt or forged value, a key ring that cannot be loaded)
+            // makes it a value this instance cannot take, never a failed acquisition.
             if (report)
             {
-                Log.SharedValueUnreadable(_logger, _clientName, ex is FormatException ? ex.Message : "it was not protected with this instance's key ring");
+                Log.SharedValueUnreadable(_logger, _clientName, ex switch
+                {
+                    FormatException => ex.Message,
+                    CryptographicException => "it was not protected with this instance's key ring, or not for this key",
+                    _ => $"Data Protection failed, {ex.GetType().Name}",
+                });
             }
 
             return (true, null);
         }
 
-        if (now >= value.RenewAt || string.Equals(value.Token, known?.Value, StringComparison.Ordinal))
+        if (now >= value.RenewAt
+            || string.Equals(value.Token, rejected?.Value, StringComparison.Ordinal)
+            || (held is not null && value.ExpiresAt <= held.ExpiresAt))
         {
             return (true, null);
         }
@@ -163,14 +179,44 @@ internal sealed class SharedTokenLevel
         return (true, issued);
     }
 
-    private async Task<IssuedToken> RequestAndShareAsync(TokenEndpointClient endpoint, bool renewing, CancellationToken cancellationToken)
+    // The token request, then the token shared: written in the background (the caller has its token at once),
+    // and the lock, if held, released once the write is done, so that the instances waiting find the token.
+    private async Task<IssuedToken> RequestAndShareAsync(TokenEndpointClient endpoint, bool renewing, IAsyncDisposable? handle, CancellationToken cancellationToken)
     {
-        var issued = await endpoint.RequestTokenAsync(renewing, cancellationToken).ConfigureAwait(false);
-        var token = issued.Token;
-        var renewAt = issued.ReceivedAt + ((token.ExpiresAt - issued.ReceivedAt) * _refreshRatio);
-        var bytes = SharedTokenValue.From(token, renewAt).ToBytes();
-        await _store.SetAsync(Key, _protector is null ? bytes : _protector.Protect(bytes), token.ExpiresAt, _timeout).ConfigureAwait(false);
-        return issued with { RenewAt = WithJitter(renewAt, token.ExpiresAt) };
+        var write = Task.CompletedTask;
+        try
+        {
+            var issued = await endpoint.RequestTokenAsync(renewing, cancellationToken).ConfigureAwait(false);
+            var token = issued.Token;
+            var renewAt = issued.ReceivedAt + ((token.ExpiresAt - issued.ReceivedAt) * _refreshRatio);
+            if (Protect(SharedTokenValue.From(token, renewAt).ToBytes()) is { } bytes)
+            {
+                write = _store.SetAsync(Key, bytes, token.ExpiresAt, _timeout);
+            }
+
+            return issued with { RenewAt = WithJitter(renewAt, token.ExpiresAt) };
+        }
+        finally
+        {
+            if (handle is not null)
+            {
+                SharedTokenStore.ReleaseAfter(write, handle);
+            }
+        }
+    }
+
+    private byte[]? Protect(byte[] bytes)
+    {
+        try
+        {
+            return _protector is null ? bytes : _protector.Protect(bytes);
+        }
+        catch (Exception ex)
+        {
+            // A key ring that cannot be loaded or made: this instance keeps its token, and shares nothing.
+            Log.SharedValueNotWritten(_logger, ex, _clientName, ex.GetType().Name);
+            return null;
+        }
     }
 
     // Never earlier than the fetcher's renewal point; later by a random part of the margin before expiry.

@@ -18,6 +18,8 @@ internal sealed record SharedTokenValue(
 {
     public const int CurrentVersion = 1;
 
+    private const int MaxScopeLength = 4096;
+
     // The longest lifetime a value may claim: as for a JWT's exp, a year.
     private static readonly TimeSpan s_maxLifetime = TimeSpan.FromDays(365);
 
@@ -44,9 +46,15 @@ internal sealed record SharedTokenValue(
             throw new FormatException($"not a token value of version {CurrentVersion}");
         }
 
-        if (string.IsNullOrEmpty(value.Token) || BearerTokenSyntax.FirstInvalid(value.Token) is not null || string.IsNullOrEmpty(value.TokenType))
+        // As strict as a token endpoint's answer: a Bearer token of RFC 6750's characters, a scope of printable text.
+        if (string.IsNullOrEmpty(value.Token) || BearerTokenSyntax.FirstInvalid(value.Token) is not null || value.TokenType != "Bearer")
         {
-            throw new FormatException("its token is empty or malformed");
+            throw new FormatException("its token is not a well-formed Bearer token");
+        }
+
+        if (value.Scope is { } scope && (scope.Length > MaxScopeLength || scope.Any(char.IsControl)))
+        {
+            throw new FormatException("its scope is malformed");
         }
 
         if (value.RenewAtUnixMs <= 0 || value.RenewAtUnixMs > value.ExpiresAtUnixMs || value.ExpiresAtUnixMs > (now + s_maxLifetime).ToUnixTimeMilliseconds())

@@ -282,5 +282,168 @@ public sealed class SharedCacheTests
         blackHole.Stop();
     }
 
+    [Fact]
+    public async Task DataProtectionThatFails_ToProtectOrToUnprotect_NeverFailsAnAcquisition()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var logs = new CapturingLoggerProvider();
+        await using var services = new TestServices(
+            o => { o.SharedCache = true; o.SharedCacheProtector = new FailingProtector(); },
+            more: s => s.AddSingleton<IDistributedCache>(shared),
+            logs: logs);
+        var first = await services.Client.GetTokenAsync();
+        var key = Named(services).Entry(null).Shared!.Key;
+        (await shared.GetAsync(key)).Should().BeNull("a token that cannot be protected is not shared");
+
+        await shared.SetAsync(key, [1, 2, 3]);
+        services.Client.Invalidate(first);
+        var second = await services.Client.GetTokenAsync();
+
+        second.Value.Should().Be("token-2");
+        logs.Lines.Should().Contain(l => l.Id.Name == "SharedValueNotWritten" && l.Text.Contains("InvalidOperationException", StringComparison.Ordinal));
+        logs.Lines.Should().Contain(l => l.Id.Name == "SharedValueUnreadable" && l.Text.Contains("Data Protection failed, InvalidOperationException", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ALockThatAnswersAfterItsCallerGaveUp_IsReleased_NotLeftToBlockTheFleet()
+    {
+        var slow = new SlowLock(TimeSpan.FromMilliseconds(300));
+        await using var services = new TestServices(
+            o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; o.SharedCacheTimeout = TimeSpan.FromMilliseconds(50); },
+            more: s => s.AddDistributedMemoryCache().AddSingleton<ISharedTokenLock>(slow));
+
+        var token = await services.Client.GetTokenAsync();
+
+        token.Value.Should().Be("token-1");
+        (await slow.Released.Task.WaitAsync(TimeSpan.FromSeconds(30))).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task ALockThatFails_LeavesTheCacheInUse_AndIsReportedOnce()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var logs = new CapturingLoggerProvider();
+        var protector = new EphemeralDataProtectionProvider().CreateProtector("fleet");
+        void Sharing(TokenClientOptions o)
+        {
+            o.SharedCache = true;
+            o.SharedCacheProtector = protector;
+        }
+
+        void Services(IServiceCollection s) => s.AddSingleton<IDistributedCache>(shared).AddSingleton<ISharedTokenLock>(new BrokenLock());
+        await using var first = new TestServices(Sharing, more: Services, logs: logs);
+        await using var second = new TestServices(Sharing, more: Services);
+
+        for (var i = 0; i < 3; i++)
+        {
+            first.Client.Invalidate(await first.Client.GetTokenAsync());
+            first.Time.Advance(SharedTokenStore.OutageRetry);
+        }
+
+        var fromFirst = await first.Client.GetTokenAsync();
+        (await second.Client.GetTokenAsync()).Value.Should().Be(fromFirst.Value, "the cache works without its lock");
+        second.TokenEndpoint.RequestCount.Should().Be(0);
+        logs.Lines.Where(l => l.Id.Name == "SharedCacheUnavailable").Should().ContainSingle()
+            .Which.Text.Should().StartWith("The shared token lock failed: taking its lock, RedisConnectionException");
+        logs.Lines.Should().NotContain(l => l.Id.Name == "SharedCacheRestored", "the cache never failed, and the lock never came back");
+    }
+
+    [Fact]
+    public async Task ASharedTokenNoNewerThanTheOneHeld_IsNotTaken_ButTheSameTokenReissuedLaterIs()
+    {
+        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        await using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; }, more: s => s.AddSingleton<IDistributedCache>(shared));
+        services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Token(n == 1 ? "static" : $"token-{n}", 3600));
+        var held = await services.Client.GetTokenAsync();
+        var key = Named(services).Entry(null).Shared!.Key;
+        var start = services.Time.GetUtcNow();
+        services.Time.Advance(TimeSpan.FromMinutes(55)); // past the held token's renewal point
+
+        // An older token (it expires before the one held), still fresh by its own renewal point: not taken.
+        await shared.SetAsync(key, SharedTokenValue.From(new AccessToken("older", "Bearer", start.AddMinutes(59)), start.AddMinutes(58)).ToBytes());
+        await services.Client.GetTokenAsync();
+        await (Named(services).Cache.PendingAcquisition ?? Task.FromResult(held));
+        (await services.Client.GetTokenAsync()).Value.Should().Be("token-2");
+
+        // The same token string as the one held, issued again with a later expiry (a provider that hands out its
+        // cached token): taken, without a request.
+        services.Time.Advance(TimeSpan.FromMinutes(55));
+        var now = services.Time.GetUtcNow();
+        await shared.SetAsync(key, SharedTokenValue.From(new AccessToken("token-2", "Bearer", now.AddHours(1)), now.AddMinutes(54)).ToBytes());
+        await services.Client.GetTokenAsync();
+        await (Named(services).Cache.PendingAcquisition ?? Task.FromResult(held));
+        (await services.Client.GetTokenAsync()).ExpiresAt.Should().Be(now.AddHours(1));
+        services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Theory]
+    [InlineData("""{"v":2,"token":"t","type":"Bearer","scope":null,"expires":1767229200000,"renew":1767228000000}""", "not a token value of version 1")]
+    [InlineData("""{"v":1,"token":"t","type":"Basic","scope":null,"expires":1767229200000,"renew":1767228000000}""", "its token is not a well-formed Bearer token")]
+    [InlineData("""{"v":1,"token":"a b","type":"Bearer","scope":null,"expires":1767229200000,"renew":1767228000000}""", "its token is not a well-formed Bearer token")]
+    [InlineData("""{"v":1,"token":"","type":"Bearer","scope":null,"expires":1767229200000,"renew":1767228000000}""", "its token is not a well-formed Bearer token")]
+    [InlineData("""{"v":1,"token":"t","type":"Bearer","scope":"read\r\nforged log line","expires":1767229200000,"renew":1767228000000}""", "its scope is malformed")]
+    [InlineData("""{"v":1,"token":"t","type":"Bearer","scope":null,"expires":1767229200000,"renew":1767229200001}""", "its times are not those of a token (before 1970, renewal after expiry, or expiry past a year)")]
+    [InlineData("""{"v":1,"token":"t","type":"Bearer","scope":null,"expires":1767229200000,"renew":-5}""", "its times are not those of a token (before 1970, renewal after expiry, or expiry past a year)")]
+    [InlineData("""{"v":1,"token":"t","type":"Bearer","scope":null,"expires":1830000000000,"renew":1767228000000}""", "its times are not those of a token (before 1970, renewal after expiry, or expiry past a year)")]
+    [InlineData("{\"v\":1,\"token\":\"t\",\"type\":\"Bearer\",", "not a token value of TokenClient")]
+    [InlineData("""null""", "not a token value of version 1")]
+    public void Parse_AValueThatIsNotOneTokenClientWrote_SaysWhatIsWrong_WithoutQuotingIt(string json, string expected)
+    {
+        var now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        var act = () => SharedTokenValue.Parse(Encoding.UTF8.GetBytes(json), now);
+
+        act.Should().Throw<FormatException>().Which.Message.Should().Be(expected);
+    }
+
+    [Fact]
+    public void Parse_AValueTokenClientWrote_ReadsBack()
+    {
+        var now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var written = SharedTokenValue.From(new AccessToken("abc.def", "Bearer", now.AddHours(1), "read write"), now.AddMinutes(54));
+
+        var read = SharedTokenValue.Parse(written.ToBytes(), now);
+
+        read.ToToken().Should().BeEquivalentTo(new AccessToken("abc.def", "Bearer", now.AddHours(1), "read write"));
+        read.RenewAt.Should().Be(now.AddMinutes(54));
+        read.ToString().Should().NotContain("abc.def");
+    }
+
     private static NamedClient Named(TestServices services) => services.Provider.GetRequiredService<TokenClientFactory>().Named(services.Name);
+
+    private sealed class FailingProtector : IDataProtector
+    {
+        public IDataProtector CreateProtector(string purpose) => this;
+
+        public byte[] Protect(byte[] plaintext) => throw new InvalidOperationException("The key ring cannot be loaded.");
+
+        public byte[] Unprotect(byte[] protectedData) => throw new InvalidOperationException("The key ring cannot be loaded.");
+    }
+
+    /// <summary>A lock that answers only after its caller's timeout, with a handle that says when it is released.</summary>
+    private sealed class SlowLock(TimeSpan delay) : ISharedTokenLock
+    {
+        public TaskCompletionSource<bool> Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask<IAsyncDisposable?> TryTakeAsync(string key, TimeSpan expiry, CancellationToken cancellationToken)
+        {
+            await Task.Delay(delay, CancellationToken.None);
+            return new Handle(Released);
+        }
+
+        private sealed class Handle(TaskCompletionSource<bool> released) : IAsyncDisposable
+        {
+            public ValueTask DisposeAsync()
+            {
+                released.TrySetResult(true);
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
+
+    private sealed class BrokenLock : ISharedTokenLock
+    {
+        public ValueTask<IAsyncDisposable?> TryTakeAsync(string key, TimeSpan expiry, CancellationToken cancellationToken) =>
+            ValueTask.FromException<IAsyncDisposable?>(new StackExchange.Redis.RedisConnectionException(StackExchange.Redis.ConnectionFailureType.UnableToConnect, "No connection is available."));
+    }
 }
