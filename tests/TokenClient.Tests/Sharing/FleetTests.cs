@@ -10,19 +10,9 @@ namespace TokenClient.Tests.Sharing;
 /// Eight instances (eight containers) of one service share a token through a real redis-server on 127.0.0.1.
 /// Token lifetimes run on a fake clock that the instances share; Redis and its lock run on real time.
 /// </summary>
-public sealed class FleetTests : IAsyncLifetime
+public sealed class FleetTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = RedisServer.SkipReason is null ? await RedisServer.SharedOrOwnAsync() : null!;
-
-    public async Task DisposeAsync()
-    {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
+    private readonly RedisServer _redis = redis.Server;
 
     [RedisFact]
     public async Task OneInstanceWarmsTheCache_SevenStartedLaterMakeNoRequest_AndAfterTheLifetimeOneMoreRequestInAll()

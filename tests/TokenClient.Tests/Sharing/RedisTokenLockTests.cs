@@ -7,19 +7,9 @@ using TokenClient.Tests.TestSupport;
 namespace TokenClient.Tests.Sharing;
 
 /// <summary>The lock of TokenClient.Redis against a real redis-server: held while its holder lives, freed when it dies.</summary>
-public sealed class RedisTokenLockTests : IAsyncLifetime
+public sealed class RedisTokenLockTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = RedisServer.SkipReason is null ? await RedisServer.SharedOrOwnAsync() : null!;
-
-    public async Task DisposeAsync()
-    {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
+    private readonly RedisServer _redis = redis.Server;
 
     [RedisFact]
     public async Task AHeldLock_IsExtendedPastItsExpiry_AndFreeOnceReleased()

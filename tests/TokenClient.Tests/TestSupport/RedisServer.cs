@@ -132,6 +132,28 @@ internal sealed class RedisServer : IAsyncDisposable
             .FirstOrDefault(File.Exists);
 }
 
+/// <summary>The redis-server of a test class (see <see cref="RedisServer.SharedOrOwnAsync"/>); none where the tests are skipped.</summary>
+public sealed class RedisFixture : IAsyncLifetime
+{
+    internal RedisServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        if (RedisServer.SkipReason is null)
+        {
+            Server = await RedisServer.SharedOrOwnAsync();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Server is not null)
+        {
+            await Server.DisposeAsync();
+        }
+    }
+}
+
 /// <summary>A test that needs redis-server: skipped, saying why, where there is none.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 internal sealed class RedisFactAttribute : FactAttribute
