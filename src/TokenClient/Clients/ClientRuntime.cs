@@ -9,7 +9,7 @@ using TokenClient.Sharing;
 namespace TokenClient.Clients;
 
 /// <summary>The container's services that every client's entries use.</summary>
-internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, IServiceProvider? services = null)
+internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, IServiceProvider services)
 {
     private SharedTokenStore? _shared;
 
@@ -46,15 +46,7 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
         return new SharedTokenLevel(Shared, key, options, definition.Name, Time, SharedLogger);
     }
 
-    private SharedTokenStore CreateShared()
-    {
-        // The validator made sure at start-up that a client that shares has a distributed cache to share through.
-        var provider = services ?? throw new InvalidOperationException("SharedCache needs the token client factory to be made by the container.");
-        return new SharedTokenStore(
-            provider.GetRequiredService<IDistributedCache>(),
-            provider.GetService<ISharedTokenLock>(),
-            provider.GetService<IDataProtectionProvider>(),
-            Time,
-            SharedLogger);
-    }
+    // The validator made sure at start-up that a client that shares has a distributed cache to share through.
+    private SharedTokenStore CreateShared() =>
+        new(services.GetRequiredService<IDistributedCache>(), services.GetService<ISharedTokenLock>(), services.GetService<IDataProtectionProvider>(), Time, SharedLogger);
 }

@@ -31,9 +31,9 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         IEnumerable<IOptionsChangeTokenSource<TokenClientOptions>> changes,
         IOptions<TokenClientRegistry> registry,
         IHttpClientFactory httpClientFactory,
+        IServiceProvider services,
         TimeProvider? time = null,
-        ILoggerFactory? loggerFactory = null,
-        IServiceProvider? services = null)
+        ILoggerFactory? loggerFactory = null)
     {
         _options = options;
         _registry = registry.Value;

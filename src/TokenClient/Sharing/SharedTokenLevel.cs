@@ -176,6 +176,8 @@ internal sealed class SharedTokenLevel
         var issued = new IssuedToken(value.ToToken(), now, RefreshToken: null, RenewAt: WithJitter(value.RenewAt, value.ExpiresAt));
         endpoint.Took(issued);
         Log.SharedTokenTaken(_logger, _clientName, value.ExpiresAt, issued.RenewAt!.Value);
+
+        // Stryker disable once Boolean : a token found is taken whatever Ok says
         return (true, issued);
     }
 

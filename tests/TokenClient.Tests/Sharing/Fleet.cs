@@ -101,6 +101,20 @@ internal sealed class Fleet : IAsyncDisposable
     /// <summary>Starts <paramref name="count"/> instances.</summary>
     public Instance[] StartMany(int count) => Enumerable.Range(0, count).Select(_ => Start()).ToArray();
 
+    /// <summary>The keys Redis holds under the fleet's prefix.</summary>
+    public async Task<IReadOnlyList<string>> KeysAsync()
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
+        var server = connection.GetServer(connection.GetEndPoints().Single());
+        var keys = new List<string>();
+        await foreach (var key in server.KeysAsync(pattern: Prefix + "*"))
+        {
+            keys.Add(key!);
+        }
+
+        return keys;
+    }
+
     /// <summary>Every value Redis holds under the fleet's prefix, as the bytes Redis stores (RedisCache keeps a hash per key).</summary>
     public async Task<IReadOnlyList<byte[]>> StoredValuesAsync()
     {

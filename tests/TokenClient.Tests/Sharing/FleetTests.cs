@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Caching.Distributed;
+using StackExchange.Redis;
 using TokenClient.Sharing;
 using TokenClient.Tests.TestSupport;
 
@@ -97,6 +98,9 @@ public sealed class FleetTests(RedisFixture redis) : IClassFixture<RedisFixture>
 
         stored.Should().NotBeEmpty();
         stored.Should().AllSatisfy(value => TokenForms.Find(value, secretToken).Should().BeNull());
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        var ttl = await connection.GetDatabase().KeyTimeToLiveAsync((await fleet.KeysAsync()).Single());
+        ttl.Should().BeGreaterThan(TimeSpan.FromMinutes(59)).And.BeLessThanOrEqualTo(TimeSpan.FromHours(1), "Redis drops the value when the token expires");
     }
 
     [RedisFact]
@@ -127,7 +131,7 @@ public sealed class FleetTests(RedisFixture redis) : IClassFixture<RedisFixture>
         second.Value.Should().NotBe(first.Value);
         fleet.Endpoint.RequestCount.Should().Be(2);
         theirs.Count("SharedValueUnreadable").Should().Be(1);
-        theirs.Logs.Lines.Should().Contain(l => l.Text.Contains("key ring", StringComparison.Ordinal));
+        theirs.Logs.Lines.Should().Contain(l => l.Text.Contains("(it was not protected with this instance's key ring, or not for this key)", StringComparison.Ordinal));
 
         // The value is theirs now: a new instance on my key ring cannot read it either, and fetches its own.
         var third = fleet.Start();

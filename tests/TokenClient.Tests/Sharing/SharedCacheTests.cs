@@ -397,6 +397,25 @@ public sealed class SharedCacheTests
     }
 
     [Fact]
+    public void Parse_TheLimits_ScopeLength_RenewalAtExpiry_ExpiryAYearAhead_RenewalAtTheEpoch()
+    {
+        var now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        static byte[] Json(string scope, long expires, long renew) =>
+            Encoding.UTF8.GetBytes($$"""{"v":1,"token":"t","type":"Bearer","scope":"{{scope}}","expires":{{expires}},"renew":{{renew}}}""");
+        var expires = now.AddHours(1).ToUnixTimeMilliseconds();
+        var yearAhead = now.AddDays(365).ToUnixTimeMilliseconds();
+
+        SharedTokenValue.Parse(Json(new string('s', 4096), expires, expires), now).RenewAt.Should().Be(now.AddHours(1));
+        SharedTokenValue.Parse(Json("s", yearAhead, 1), now).ExpiresAt.Should().Be(now.AddDays(365));
+        var tooLong = () => SharedTokenValue.Parse(Json(new string('s', 4097), expires, expires), now);
+        tooLong.Should().Throw<FormatException>().WithMessage("its scope is malformed");
+        var pastAYear = () => SharedTokenValue.Parse(Json("s", yearAhead + 1, 1), now);
+        pastAYear.Should().Throw<FormatException>();
+        var atTheEpoch = () => SharedTokenValue.Parse(Json("s", expires, 0), now);
+        atTheEpoch.Should().Throw<FormatException>();
+    }
+
+    [Fact]
     public void Parse_AValueTokenClientWrote_ReadsBack()
     {
         var now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -406,7 +425,7 @@ public sealed class SharedCacheTests
 
         read.ToToken().Should().BeEquivalentTo(new AccessToken("abc.def", "Bearer", now.AddHours(1), "read write"));
         read.RenewAt.Should().Be(now.AddMinutes(54));
-        read.ToString().Should().NotContain("abc.def");
+        read.ToString().Should().Be("shared Bearer token, expires 2026-01-01T01:00:00.0000000+00:00, renewed from 2026-01-01T00:54:00.0000000+00:00");
     }
 
     private static NamedClient Named(TestServices services) => services.Provider.GetRequiredService<TokenClientFactory>().Named(services.Name);
