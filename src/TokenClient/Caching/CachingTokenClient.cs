@@ -205,9 +205,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
     private void Publish(IssuedToken issued)
     {
-        var lifetime = issued.Token.ExpiresAt - issued.ReceivedAt;
-        var renewAt = issued.RenewAt ?? issued.ReceivedAt + (lifetime * RefreshRatio);
-        var previous = Interlocked.Exchange(ref _entry, new CacheEntry(issued.Token, renewAt, _time));
+        var previous = Interlocked.Exchange(ref _entry, new CacheEntry(issued.Token, issued.RenewalPoint(RefreshRatio), _time));
         previous?.Dispose();
     }
 

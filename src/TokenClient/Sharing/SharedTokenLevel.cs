@@ -74,31 +74,16 @@ internal sealed class SharedTokenLevel
     public async Task<IssuedToken> AcquireAsync(AccessToken? held, AccessToken? rejected, TokenEndpointClient endpoint, bool renewing, CancellationToken cancellationToken)
     {
         var (ok, found) = await FindAsync(held, rejected, endpoint, report: true, cancellationToken).ConfigureAwait(false);
-        if (found is { } shared)
-        {
-            return shared;
-        }
 
-        if (!ok)
-        {
-            return await endpoint.RequestTokenAsync(renewing, cancellationToken).ConfigureAwait(false);
-        }
-
-        // While another instance holds the lock (it extends it as long as it lives), wait for the token it will
-        // share; no longer than its own token request may take, plus the lock's expiry. Measured on the system
-        // clock, as the lock's expiry is.
+        // Until a token is found, or the shared cache fails: take the lock and fetch, or, while another instance
+        // holds it (it extends it as long as it lives), wait for the token it will share; no longer than its own
+        // token request may take, plus the lock's expiry. Measured on the system clock, as the lock's expiry is.
         var waiting = Stopwatch.StartNew();
         var patience = _totalTimeout + LockExpiry;
         var poll = s_firstPoll;
-        while (true)
+        while (ok && found is null)
         {
             var (locking, handle) = await _store.TryLockAsync(_lockKey, LockExpiry, _timeout, cancellationToken).ConfigureAwait(false);
-            if (!locking)
-            {
-                // No lock to be had: none is registered, or it failed.
-                return await RequestAndShareAsync(endpoint, renewing, handle: null, cancellationToken).ConfigureAwait(false);
-            }
-
             if (handle is not null)
             {
                 // Another instance may have shared a token between the miss and the lock.
@@ -112,24 +97,20 @@ internal sealed class SharedTokenLevel
                 return await RequestAndShareAsync(endpoint, renewing, handle, cancellationToken).ConfigureAwait(false);
             }
 
-            if (waiting.Elapsed >= patience)
+            // Stryker disable once Equality : on a running stopwatch, reaching the patience exactly or passing it is one instant apart
+            if (!locking || waiting.Elapsed >= patience)
             {
+                // No lock to be had (none is registered, or it failed), or its holder took too long: fetch without it.
                 return await RequestAndShareAsync(endpoint, renewing, handle: null, cancellationToken).ConfigureAwait(false);
             }
 
             await Task.Delay(poll, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             poll = Durations.Shorter(poll * 2, s_maxPoll);
             (ok, found) = await FindAsync(held, rejected, endpoint, report: false, cancellationToken).ConfigureAwait(false);
-            if (found is { } awaited)
-            {
-                return awaited;
-            }
-
-            if (!ok)
-            {
-                return await endpoint.RequestTokenAsync(renewing, cancellationToken).ConfigureAwait(false);
-            }
         }
+
+        // A token another instance shared, or, the shared cache being out, one of this instance's own, not shared.
+        return found ?? await endpoint.RequestTokenAsync(renewing, cancellationToken).ConfigureAwait(false);
     }
 
     // Ok false: the shared cache failed or is out. A value that is there but not to be taken (unreadable, due or
@@ -190,7 +171,7 @@ internal sealed class SharedTokenLevel
         {
             var issued = await endpoint.RequestTokenAsync(renewing, cancellationToken).ConfigureAwait(false);
             var token = issued.Token;
-            var renewAt = issued.ReceivedAt + ((token.ExpiresAt - issued.ReceivedAt) * _refreshRatio);
+            var renewAt = issued.RenewalPoint(_refreshRatio);
             if (Protect(SharedTokenValue.From(token, renewAt).ToBytes()) is { } bytes)
             {
                 write = _store.SetAsync(Key, bytes, token.ExpiresAt, _timeout);

@@ -114,6 +114,21 @@ public sealed class SharedLevelTests
     }
 
     [Fact]
+    public async Task AWriteThatFails_IsReportedAsAWrite_AndTheTokenIsKept()
+    {
+        var cache = new ScriptedCache { SetFailure = new InvalidOperationException("read-only replica") };
+        var logs = new CapturingLoggerProvider();
+        await using var services = Sharing(cache, logs: logs);
+
+        (await services.Client.GetTokenAsync()).Value.Should().Be("token-1");
+
+        await WaitForAsync(() => logs.Lines.Any(l => l.Id.Name == "SharedCacheUnavailable"));
+        logs.Lines.Single(l => l.Id.Name == "SharedCacheUnavailable").Text.Should()
+            .StartWith("The shared token cache failed: writing, InvalidOperationException: read-only replica.");
+        (await services.Client.GetTokenAsync()).Value.Should().Be("token-1");
+    }
+
+    [Fact]
     public async Task AfterAFailure_NobodyCallsTheCacheUntilThePauseIsOver_ThenTheNextAcquisitionDoes()
     {
         var cache = new ScriptedCache { Get = _ => throw new InvalidOperationException("down") };
@@ -202,6 +217,7 @@ public sealed class SharedLevelTests
         try
         {
             await AbandonAsync(late);
+            await AbandonAtDisposalAsync(late);
             late.SetResult();
             await Task.Delay(200);
             for (var i = 0; i < 3; i++)
@@ -293,6 +309,27 @@ public sealed class SharedLevelTests
         await services.Client.GetTokenAsync();
     }
 
+    // A read still running when the container is disposed: its caller stops waiting, the read fails later.
+    private static async Task AbandonAtDisposalAsync(TaskCompletionSource late)
+    {
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cache = new ScriptedCache { GetAsync = _ => { reading.SetResult(); return FailLaterAsync(late.Task); } };
+        var services = Sharing(cache, configure: o => o.SharedCacheTimeout = TimeSpan.FromSeconds(30));
+        var pending = services.Client.GetTokenAsync().AsTask();
+        await reading.Task;
+        await services.DisposeAsync();
+        await pending.ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition() && watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(10);
+        }
+    }
+
     private static async Task<byte[]?> FailLaterAsync(Task signal)
     {
         await signal;
@@ -334,6 +371,8 @@ public sealed class SharedLevelTests
 
         public Func<int, Task<byte[]?>>? GetAsync { get; init; }
 
+        public Exception? SetFailure { get; init; }
+
         public int Gets => Volatile.Read(ref _gets);
 
         public int Sets => Volatile.Read(ref _sets);
@@ -351,7 +390,7 @@ public sealed class SharedLevelTests
         public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
         {
             Interlocked.Increment(ref _sets);
-            return Task.CompletedTask;
+            return SetFailure is null ? Task.CompletedTask : Task.FromException(SetFailure);
         }
 
         public void Refresh(string key) => throw new NotSupportedException();
