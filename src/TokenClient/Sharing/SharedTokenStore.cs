@@ -131,6 +131,8 @@ internal sealed class SharedTokenStore
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             Abandon(task);
+
+            // Stryker disable once Statement : without it the call reports no answer, and the acquisition goes on to the endpoint with the same cancelled token, which throws the same cancellation
             throw;
         }
         catch (OperationCanceledException)
