@@ -14,6 +14,8 @@ internal sealed class RedisServer : IAsyncDisposable
 {
     public const string AddressVariable = "TOKENCLIENT_TEST_REDIS";
 
+    private const string Watchdog = "/usr/bin/timeout";
+
     private Process? _process;
 
     private RedisServer(int port, Process? process)
@@ -67,12 +69,24 @@ internal sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts the server (again) on its port, with nothing in it.</summary>
     public async Task StartAsync()
     {
-        var start = new ProcessStartInfo(Executable ?? throw new InvalidOperationException(SkipReason))
+        var executable = Executable ?? throw new InvalidOperationException(SkipReason);
+
+        // Under coreutils' timeout where there is one: a test host killed outright (a mutation run's timeout)
+        // cannot stop its server, and the server then stops by itself after 15 minutes.
+        var start = new ProcessStartInfo(File.Exists(Watchdog) ? Watchdog : executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (File.Exists(Watchdog))
+        {
+            foreach (var argument in new[] { "--signal=KILL", "900", executable })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
         foreach (var argument in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" })
         {
             start.ArgumentList.Add(argument);
