@@ -122,7 +122,7 @@ public class HandlerPathTests
 
     // The handler alone over the primary handler, as AddTokenHandler builds it, for the test client.
     private static TokenHandler Direct(TestServices services, HttpMessageHandler primary) =>
-        new(services.Provider.GetRequiredService<TokenClientFactory>().Named(TestServices.ClientName), NullLogger.Instance) { InnerHandler = primary };
+        new(services.Named, NullLogger.Instance) { InnerHandler = primary };
 
     private static TestServices Services(HttpMessageHandler primary, CapturingLoggerProvider? logs = null) =>
         new(more: s => s.AddHttpClient("api").AddTokenHandler(TestServices.ClientName).ConfigurePrimaryHttpMessageHandler(() => primary), logs: logs);

@@ -5,10 +5,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using TokenClient.Clients;
 using TokenClient.Sharing;
 using TokenClient.Tests.TestSupport;
 
@@ -111,14 +109,14 @@ public sealed class SharedCacheTests
         options.SharedCacheKeyPrefix.Should().Be("svc:");
         options.SharedCacheTimeout.Should().Be(TimeSpan.FromSeconds(2));
         options.AllowInsecureSharedCache.Should().BeTrue();
-        Named(services).Entry(null).Shared!.Key.Should().MatchRegex("^svc:test:[0-9A-F]{64}$");
+        services.Named.Entry(null).Shared!.Key.Should().MatchRegex("^svc:test:[0-9A-F]{64}$");
     }
 
     [Fact]
     public void Keys_DifferForEveryPartOfTheTokensIdentity_AndNeverHoldASecretOrATenantName()
     {
         using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; o.Scope = "read"; }, more: s => s.AddDistributedMemoryCache());
-        var client = Named(services);
+        var client = services.Named;
 
         var own = client.Entry(null).Shared!.Key;
         var tenant = client.Entry("tenant-Ω:*?\r\n").Shared!.Key;
@@ -132,7 +130,7 @@ public sealed class SharedCacheTests
     [Fact]
     public async Task AnyDistributedCache_WithoutALock_InstancesStartedAfterOneHoldsTheTokenMakeNoRequest()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var protector = new EphemeralDataProtectionProvider().CreateProtector("fleet");
         var instances = Enumerable.Range(0, 4).Select(_ => new TestServices(
             o => { o.SharedCache = true; o.SharedCacheProtector = protector; },
@@ -154,7 +152,7 @@ public sealed class SharedCacheTests
     [Fact]
     public async Task TheTokenTheApiRejected_IsNotTakenBackFromTheSharedCache()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         await using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; }, more: s => s.AddSingleton<IDistributedCache>(shared));
         var rejected = await services.Client.GetTokenAsync();
 
@@ -163,18 +161,18 @@ public sealed class SharedCacheTests
 
         next.Value.Should().Be("token-2");
         services.TokenEndpoint.RequestCount.Should().Be(2);
-        Encoding.UTF8.GetString((await shared.GetAsync(Named(services).Entry(null).Shared!.Key))!).Should().Contain("token-2");
+        Encoding.UTF8.GetString((await shared.GetAsync(services.Named.Entry(null).Shared!.Key))!).Should().Contain("token-2");
     }
 
     [Fact]
     public async Task AValueEncryptedWithTheProtector_HoldsNoTokenInClear_AndOnlyTheProtectorReadsIt()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var protector = new EphemeralDataProtectionProvider().CreateProtector("mine");
         await using var services = new TestServices(o => { o.SharedCache = true; o.SharedCacheProtector = protector; }, more: s => s.AddSingleton<IDistributedCache>(shared));
         var token = await services.Client.GetTokenAsync();
 
-        var key = Named(services).Entry(null).Shared!.Key;
+        var key = services.Named.Entry(null).Shared!.Key;
         var stored = (await shared.GetAsync(key))!;
 
         TokenForms.Find(stored, token.Value).Should().BeNull();
@@ -189,7 +187,7 @@ public sealed class SharedCacheTests
     [Fact]
     public async Task AnEncryptedValueCopiedUnderAnotherTenantsKey_IsNotReadThere()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var logs = new CapturingLoggerProvider();
         await using var services = new TestServices(
             o => { o.SharedCache = true; o.SharedCacheProtector = new EphemeralDataProtectionProvider().CreateProtector("mine"); },
@@ -199,7 +197,7 @@ public sealed class SharedCacheTests
         var victim = await factory.GetClient(TestServices.ClientName, "tenant-a").GetTokenAsync();
 
         // Someone who can write to the cache copies tenant a's value under tenant b's key.
-        var client = Named(services);
+        var client = services.Named;
         await shared.SetAsync(client.Entry("tenant-b").Shared!.Key, (await shared.GetAsync(client.Entry("tenant-a").Shared!.Key))!);
         var other = await factory.GetClient(TestServices.ClientName, "tenant-b").GetTokenAsync();
 
@@ -211,10 +209,10 @@ public sealed class SharedCacheTests
     [Fact]
     public async Task Reload_TurningSharingOnAndOff_AppliesFromTheNextAcquisition()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var configuration = TestServices.Settings(("AllowInsecureSharedCache", "true"));
         await using var services = new TestServices(configuration: configuration, more: s => s.AddSingleton<IDistributedCache>(shared));
-        var key = SharedTokenLevel.KeyFor("TokenClient:", TestServices.ClientName, Named(services).Definition.Identity.ToString());
+        var key = SharedTokenLevel.KeyFor("TokenClient:", TestServices.ClientName, services.Named.Definition.Identity.ToString());
         services.Client.Invalidate(await services.Client.GetTokenAsync());
         (await shared.GetAsync(key)).Should().BeNull("the client does not share yet");
 
@@ -285,14 +283,14 @@ public sealed class SharedCacheTests
     [Fact]
     public async Task DataProtectionThatFails_ToProtectOrToUnprotect_NeverFailsAnAcquisition()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var logs = new CapturingLoggerProvider();
         await using var services = new TestServices(
             o => { o.SharedCache = true; o.SharedCacheProtector = new FailingProtector(); },
             more: s => s.AddSingleton<IDistributedCache>(shared),
             logs: logs);
         var first = await services.Client.GetTokenAsync();
-        var key = Named(services).Entry(null).Shared!.Key;
+        var key = services.Named.Entry(null).Shared!.Key;
         (await shared.GetAsync(key)).Should().BeNull("a token that cannot be protected is not shared");
 
         await shared.SetAsync(key, [1, 2, 3]);
@@ -321,7 +319,7 @@ public sealed class SharedCacheTests
     [Fact]
     public async Task ALockThatFails_LeavesTheCacheInUse_AndIsReportedOnce()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var logs = new CapturingLoggerProvider();
         var protector = new EphemeralDataProtectionProvider().CreateProtector("fleet");
         void Sharing(TokenClientOptions o)
@@ -351,18 +349,18 @@ public sealed class SharedCacheTests
     [Fact]
     public async Task ASharedTokenNoNewerThanTheOneHeld_IsNotTaken_ButTheSameTokenReissuedLaterIs()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         await using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; }, more: s => s.AddSingleton<IDistributedCache>(shared));
         services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Token(n == 1 ? "static" : $"token-{n}", 3600));
         var held = await services.Client.GetTokenAsync();
-        var key = Named(services).Entry(null).Shared!.Key;
+        var key = services.Named.Entry(null).Shared!.Key;
         var start = services.Time.GetUtcNow();
         services.Time.Advance(TimeSpan.FromMinutes(55)); // past the held token's renewal point
 
         // An older token (it expires before the one held), still fresh by its own renewal point: not taken.
         await shared.SetAsync(key, SharedTokenValue.From(new AccessToken("older", "Bearer", start.AddMinutes(59)), start.AddMinutes(58)).ToBytes());
         await services.Client.GetTokenAsync();
-        await (Named(services).Cache.PendingAcquisition ?? Task.FromResult(held));
+        await (services.Named.Cache.PendingAcquisition ?? Task.FromResult(held));
         (await services.Client.GetTokenAsync()).Value.Should().Be("token-2");
 
         // The same token string as the one held, issued again with a later expiry (a provider that hands out its
@@ -371,7 +369,7 @@ public sealed class SharedCacheTests
         var now = services.Time.GetUtcNow();
         await shared.SetAsync(key, SharedTokenValue.From(new AccessToken("token-2", "Bearer", now.AddHours(1)), now.AddMinutes(54)).ToBytes());
         await services.Client.GetTokenAsync();
-        await (Named(services).Cache.PendingAcquisition ?? Task.FromResult(held));
+        await (services.Named.Cache.PendingAcquisition ?? Task.FromResult(held));
         (await services.Client.GetTokenAsync()).ExpiresAt.Should().Be(now.AddHours(1));
         services.TokenEndpoint.RequestCount.Should().Be(2);
     }
@@ -428,7 +426,6 @@ public sealed class SharedCacheTests
         read.ToString().Should().Be("shared Bearer token, expires 2026-01-01T01:00:00.0000000+00:00, renewed from 2026-01-01T00:54:00.0000000+00:00");
     }
 
-    private static NamedClient Named(TestServices services) => services.Provider.GetRequiredService<TokenClientFactory>().Named(services.Name);
 
     private sealed class FailingProtector : IDataProtector
     {

@@ -3,10 +3,7 @@ using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using TokenClient.Clients;
 using TokenClient.Sharing;
 using TokenClient.Tests.TestSupport;
 
@@ -31,13 +28,13 @@ public sealed class SharedLevelTests
     [Fact]
     public async Task TheClientsOwnProtector_WinsOverTheContainersDataProtection()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var mine = new EphemeralDataProtectionProvider().CreateProtector("mine");
         await using var services = new TestServices(
             o => { o.SharedCache = true; o.SharedCacheProtector = mine; },
             more: s => s.AddSingleton<IDistributedCache>(shared).AddDataProtection().UseEphemeralDataProtectionProvider());
         var token = await services.Client.GetTokenAsync();
-        var key = Named(services).Entry(null).Shared!.Key;
+        var key = services.Named.Entry(null).Shared!.Key;
 
         var value = SharedTokenValue.Parse(mine.CreateProtector(key).Unprotect((await shared.GetAsync(key))!), services.Time.GetUtcNow());
 
@@ -237,7 +234,7 @@ public sealed class SharedLevelTests
     [Fact]
     public async Task ATokenTakenFromTheSharedCache_IsKeptOutOfMessages_AsTheInstancesOwnAre()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         var protector = new EphemeralDataProtectionProvider().CreateProtector("fleet");
         await using var fetcher = new TestServices(o => { o.SharedCache = true; o.SharedCacheProtector = protector; }, more: s => s.AddSingleton<IDistributedCache>(shared));
         await using var taker = new TestServices(o => { o.SharedCache = true; o.SharedCacheProtector = protector; }, more: s => s.AddSingleton<IDistributedCache>(shared));
@@ -258,7 +255,7 @@ public sealed class SharedLevelTests
     [Fact]
     public async Task AnInstanceThatTakesAToken_RenewsWithinAFifthOfTheMarginAfterItsFetcher()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         void Sharing(TokenClientOptions o)
         {
             o.SharedCache = true;
@@ -273,7 +270,7 @@ public sealed class SharedLevelTests
         await taker.Client.GetTokenAsync();
 
         // 90% of 100 s, then at most a fifth of the 10 s margin.
-        foreach (var renewAt in new[] { Named(fetcher).Cache.RenewAt!.Value, Named(taker).Cache.RenewAt!.Value })
+        foreach (var renewAt in new[] { fetcher.Named.Cache.RenewAt!.Value, taker.Named.Cache.RenewAt!.Value })
         {
             renewAt.Should().BeOnOrAfter(start.AddSeconds(90)).And.BeOnOrBefore(start.AddSeconds(92));
         }
@@ -284,9 +281,9 @@ public sealed class SharedLevelTests
     [Fact]
     public async Task AValueAtItsRenewalPoint_OrExpiringWithTheTokenHeld_IsNotTaken()
     {
-        var shared = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+        var shared = TestServices.SharedCache();
         await using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; }, more: s => s.AddSingleton<IDistributedCache>(shared));
-        var key = Named(services).Entry(null).Shared!.Key;
+        var key = services.Named.Entry(null).Shared!.Key;
         var now = services.Time.GetUtcNow();
 
         await shared.SetAsync(key, SharedTokenValue.From(new AccessToken("due-now", "Bearer", now.AddMinutes(5)), now).ToBytes());
@@ -297,7 +294,7 @@ public sealed class SharedLevelTests
         var later = services.Time.GetUtcNow();
         await shared.SetAsync(key, SharedTokenValue.From(new AccessToken("same-expiry", "Bearer", first.ExpiresAt), later.AddMinutes(1)).ToBytes());
         await services.Client.GetTokenAsync();
-        await (Named(services).Cache.PendingAcquisition ?? Task.FromResult(first));
+        await (services.Named.Cache.PendingAcquisition ?? Task.FromResult(first));
 
         (await services.Client.GetTokenAsync()).Value.Should().Be("token-2", "a value that expires with the token held is not newer");
     }
@@ -357,7 +354,6 @@ public sealed class SharedLevelTests
             },
             logs: logs);
 
-    private static NamedClient Named(TestServices services) => services.Provider.GetRequiredService<TokenClientFactory>().Named(services.Name);
 
     private sealed class LateFailure : Exception;
 

@@ -1,7 +1,11 @@
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using TokenClient.Clients;
 
 namespace TokenClient.Tests.TestSupport;
 
@@ -103,6 +107,12 @@ internal sealed class TestServices : IDisposable, IAsyncDisposable
     public ServiceProvider Provider { get; }
 
     public ITokenClient Client => Provider.GetRequiredService<ITokenClientFactory>().GetClient(Name);
+
+    /// <summary>The live client behind <see cref="Client"/>, to look at its cache and its tenants' entries.</summary>
+    public NamedClient Named => Provider.GetRequiredService<TokenClientFactory>().Named(Name);
+
+    /// <summary>A distributed cache in memory that several containers can share, as instances share Redis.</summary>
+    public static MemoryDistributedCache SharedCache() => new(Options.Create(new MemoryDistributedCacheOptions()));
 
     public HttpClient Http(string name) => Provider.GetRequiredService<IHttpClientFactory>().CreateClient(name);
 
