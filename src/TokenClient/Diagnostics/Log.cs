@@ -15,7 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3, EventName = "TokenRequestFailed", Level = LogLevel.Warning,
         Message = "Token client '{ClientName}' failed to get a token: {Reason}")]
-    public static partial void TokenRequestFailed(ILogger logger, string clientName, string reason);
+    public static partial void TokenRequestFailed(ILogger logger, Exception exception, string clientName, string reason);
 
     [LoggerMessage(EventId = 4, EventName = "RenewalStarted", Level = LogLevel.Debug,
         Message = "Token client '{ClientName}' is renewing its token in the background; the current one expires at {ExpiresAt:O}")]
@@ -43,7 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 10, EventName = "RetryingTokenRequest", Level = LogLevel.Warning,
         Message = "Token client '{ClientName}' makes attempt {Attempt} at its token request in {DelaySeconds:0.###} s, after: {Reason}")]
-    public static partial void RetryingTokenRequest(ILogger logger, string clientName, int attempt, double delaySeconds, string reason);
+    public static partial void RetryingTokenRequest(ILogger logger, Exception? exception, string clientName, int attempt, double delaySeconds, string reason);
 
     [LoggerMessage(EventId = 11, EventName = "FailureRepeated", Level = LogLevel.Debug,
         Message = "Token client '{ClientName}' reports its last permanent failure again without calling the endpoint, until {Until:O}")]

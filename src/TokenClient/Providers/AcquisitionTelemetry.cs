@@ -37,7 +37,7 @@ internal readonly struct AcquisitionTelemetry : IDisposable
     public void Failed(TokenRequestException failure)
     {
         Record(failure);
-        Log.TokenRequestFailed(_logger, _context.ClientName, failure.Message);
+        Log.TokenRequestFailed(_logger, failure, _context.ClientName, failure.Message);
     }
 
     public void Dispose() => _activity?.Dispose();

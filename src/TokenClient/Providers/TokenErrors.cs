@@ -53,8 +53,27 @@ internal static class TokenErrors
         new(context.ClientName, Message(context, status, problem), status, isTransient: true);
 
     public static TokenRequestException Unreachable(TokenRequestContext context, Exception inner) =>
-        new(context.ClientName, $"Token client '{context.ClientName}' could not reach {context.Endpoint.Host}: {inner.GetType().Name}.",
+        new(context.ClientName, $"Token client '{context.ClientName}' could not reach {context.Endpoint.Host}: {WithoutPeriod(Quote(context, Cause(inner)))}.",
             isTransient: true, innerException: Safe(context, inner));
+
+    // What went wrong, from the outer message to the innermost (refused, no such host, an untrusted
+    // certificate, a reset): each message once, without the pointers to the next ("see inner exception").
+    private static string Cause(Exception failure)
+    {
+        var parts = new List<string>();
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            var text = e.Message.Replace(", see inner exception", "", StringComparison.Ordinal).Trim().TrimEnd('.');
+            if (text.Length > 0 && !parts.Any(p => p.Contains(text, StringComparison.Ordinal)))
+            {
+                parts.Add(text);
+            }
+        }
+
+        return parts.Count == 0 ? failure.GetType().Name : $"{failure.GetType().Name}: {string.Join(": ", parts)}";
+    }
+
+    private static string WithoutPeriod(string text) => text.EndsWith('.') && !text.EndsWith("..", StringComparison.Ordinal) ? text[..^1] : text;
 
     // A transport exception may quote what the server sent (an invalid status or header line). One that
     // holds a secret is replaced by one of the same kind carrying the redacted text alone.
@@ -89,8 +108,9 @@ internal static class TokenErrors
     public static TokenRequestException TooLarge(TokenRequestContext context, HttpStatusCode status, long limit) =>
         new(context.ClientName, Message(context, status, $"the response body is larger than the limit of {limit} bytes"), status);
 
+    // One period at the end, also where the server's own description ends with one.
     private static string Message(TokenRequestContext context, HttpStatusCode status, string detail) =>
-        $"Token client '{context.ClientName}' could not get a token from {context.Endpoint.Host}: HTTP {(int)status} ({status}), {detail}.";
+        $"Token client '{context.ClientName}' could not get a token from {context.Endpoint.Host}: HTTP {(int)status} ({status}), {WithoutPeriod(detail)}.";
 
     // A short, single-line excerpt of text already free of secrets.
     private static string Sanitize(string text)

@@ -37,8 +37,9 @@ internal static class TokenRequestPipeline
                 OnRetry = args =>
                 {
                     // Polly numbers the attempt that failed from 0: the next one is the (AttemptNumber + 2)th.
-                    Log.RetryingTokenRequest(logger, clientName, args.AttemptNumber + 2, args.RetryDelay.TotalSeconds,
-                        args.Outcome.Exception is null && args.Outcome.Result.Failure is { } failure ? failure.Message : "the attempt timed out");
+                    var failure = args.Outcome.Exception is null ? args.Outcome.Result.Failure : null;
+                    Log.RetryingTokenRequest(logger, (Exception?)failure ?? args.Outcome.Exception, clientName, args.AttemptNumber + 2, args.RetryDelay.TotalSeconds,
+                        failure?.Message ?? "the attempt timed out");
                     return default;
                 },
             });

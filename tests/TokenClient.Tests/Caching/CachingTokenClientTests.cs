@@ -35,6 +35,8 @@ public class CachingTokenClientTests
         })).ToArray();
         await allWaiting.Task; // every caller is inside GetTokenAsync, waiting, while the one request is held: they overlap
 
+        // The acquisition runs on the thread pool: on a loaded machine it may reach the endpoint after the last caller waits.
+        await TimeDriving.UntilAsync(() => services.TokenEndpoint.RequestCount > 0, "the one acquisition reaches the endpoint");
         services.TokenEndpoint.RequestCount.Should().Be(1);
         gate.SetResult();
         var tokens = await Task.WhenAll(callers);

@@ -122,7 +122,8 @@ public class TokenErrorsTests
         io.InnerException.Should().BeOfType<IOException>().Which.Message.Should().NotContain(Secret).And.Contain("[redacted]");
         http.InnerException.Should().BeOfType<HttpRequestException>().Which.Message.Should().NotContain(Secret).And.Contain("[redacted]");
         TokenErrors.Unreachable(Context, clean).InnerException.Should().BeSameAs(clean, "an exception without a secret is kept as it is");
-        io.Message.Should().Be("Token client 'crm' could not reach auth.test: IOException.");
+        io.Message.Should().Be("Token client 'crm' could not reach auth.test: IOException: reset after [redacted].");
+        http.Message.Should().Be("Token client 'crm' could not reach auth.test: HttpRequestException: bad header [redacted].");
         io.IsTransient.Should().BeTrue();
     }
 

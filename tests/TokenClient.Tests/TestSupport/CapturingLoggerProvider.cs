@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace TokenClient.Tests.TestSupport;
 
-/// <summary>Keeps every formatted log line (with its exception's message) for tests to search.</summary>
+/// <summary>Keeps every formatted log line, with its exception as a console logger prints it (inner exceptions included), for tests to search.</summary>
 internal sealed class CapturingLoggerProvider : ILoggerProvider
 {
     public ConcurrentQueue<(EventId Id, LogLevel Level, string Text)> Lines { get; } = new();
@@ -22,6 +22,6 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Lines.Enqueue((eventId, logLevel, $"{formatter(state, exception)} {exception?.Message}"));
+            owner.Lines.Enqueue((eventId, logLevel, $"{formatter(state, exception)} {exception}"));
     }
 }
