@@ -1,13 +1,34 @@
 namespace TokenClient.Clients;
 
-/// <summary>The names registered with <c>AddTokenClient</c>, so that an unknown name fails with a clear message.</summary>
+/// <summary>
+/// The names registered with <c>AddTokenClient</c>, and those <c>AddTokenHandler</c> asks for, so that an unknown
+/// name fails with a clear message, and a name registered twice or a handler's typo fails at start-up.
+/// </summary>
 internal sealed class TokenClientRegistry
 {
-    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _handlers = new(StringComparer.Ordinal);
 
-    public void Add(string name) => _names.Add(name);
+    public void Add(string name) => _names[name] = _names.GetValueOrDefault(name) + 1;
 
-    public bool Contains(string name) => _names.Contains(name);
+    /// <summary>Notes that an <c>HttpClient</c>'s token handler uses the client <paramref name="name"/>.</summary>
+    public void RequireHandler(string name) => _handlers.Add(name);
 
-    public string Describe() => _names.Count == 0 ? "none" : string.Join(", ", _names.Order(StringComparer.Ordinal).Select(n => $"'{n}'"));
+    public bool Contains(string name) => _names.ContainsKey(name);
+
+    public string Describe() => _names.Count == 0 ? "none" : string.Join(", ", _names.Keys.Order(StringComparer.Ordinal).Select(n => $"'{n}'"));
+
+    /// <summary>What is wrong with the registrations as a whole, one sentence each.</summary>
+    public IEnumerable<string> Problems()
+    {
+        foreach (var (name, count) in _names.Where(n => n.Value > 1).OrderBy(n => n.Key, StringComparer.Ordinal))
+        {
+            yield return $"Token client '{name}' is registered {count} times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options.";
+        }
+
+        foreach (var name in _handlers.Where(h => !_names.ContainsKey(h)).Order(StringComparer.Ordinal))
+        {
+            yield return $"AddTokenHandler(\"{name}\") names no registered token client; register it with services.AddTokenClient(\"{name}\", ...). Registered: {Describe()}.";
+        }
+    }
 }

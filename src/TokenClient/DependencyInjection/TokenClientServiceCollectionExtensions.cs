@@ -52,6 +52,13 @@ public static class TokenClientServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Validates the registrations as a whole (names registered twice, handlers' names) at start-up.</summary>
+    internal static void AddRegistryValidation(IServiceCollection services)
+    {
+        services.AddOptions<TokenClientRegistry>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientRegistry>, TokenClientRegistryValidator>());
+    }
+
     private static TokenClientBuilder AddTokenClientCore(IServiceCollection services, string name)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -68,6 +75,7 @@ public static class TokenClientServiceCollectionExtensions
         services.PostConfigure<HttpClientFactoryOptions>(httpClientName, o => o.HttpMessageHandlerBuilderActions.Add(RedirectsOff.Apply));
         services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
         services.Configure<TokenClientRegistry>(registry => registry.Add(name));
+        AddRegistryValidation(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, SharedCacheValidator>());
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TokenClientFactory>(sp));

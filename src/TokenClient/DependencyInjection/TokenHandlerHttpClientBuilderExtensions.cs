@@ -21,6 +21,10 @@ public static class TokenHandlerHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
+
+        // A name no AddTokenClient registers (a typo) fails at start-up, not at the first request.
+        builder.Services.Configure<TokenClientRegistry>(registry => registry.RequireHandler(name));
+        TokenClientServiceCollectionExtensions.AddRegistryValidation(builder.Services);
         builder.AddHttpMessageHandler(sp => new TokenHandler(
             sp.GetRequiredService<TokenClientFactory>().Named(name), // validates the options first
             (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>()));

@@ -7,6 +7,59 @@ namespace TokenClient.Tests.DependencyInjection;
 
 public class RegistrationTests
 {
+    [Fact]
+    public void StartupValidation_ANameRegisteredTwice_FailsSayingSo()
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", Valid);
+        services.AddTokenClient("api", o => o.Scope = "other");
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
+            "Token client 'api' is registered 2 times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options.");
+    }
+
+    [Theory]
+    [InlineData(true, "AddTokenHandler(\"apii\") names no registered token client; register it with services.AddTokenClient(\"apii\", ...). Registered: 'api'.")]
+    [InlineData(false, "AddTokenHandler(\"apii\") names no registered token client; register it with services.AddTokenClient(\"apii\", ...). Registered: none.")]
+    public void StartupValidation_AHandlerNamingNoRegisteredClient_FailsAtStartUp_NotAtTheFirstRequest(bool withClient, string expected)
+    {
+        var services = new ServiceCollection();
+        if (withClient)
+        {
+            services.AddTokenClient("api", Valid);
+        }
+
+        services.AddHttpClient("orders").AddTokenHandler("apii");
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(expected);
+    }
+
+    [Fact]
+    public void StartupValidation_AHandlerNamingARegisteredClient_Passes()
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", Valid);
+        services.AddHttpClient("orders").AddTokenHandler("api");
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().NotThrow();
+    }
+
+    private static void Valid(TokenClientOptions o)
+    {
+        o.TokenEndpoint = new Uri("https://auth.test/token");
+        o.ClientId = "id";
+        o.ClientSecret = "secret";
+    }
+
     [Theory]
     [InlineData(null, "id", "secret", 0.9, "Token client 'api': TokenEndpoint is required when Provider is 'Generic'.")]
     [InlineData("https://auth.test/token", "", "secret", 0.9, "Token client 'api': ClientId is required.")]
