@@ -144,6 +144,12 @@ public sealed class TokenClientOptions
     /// <summary>Extra name/value pairs added to every token request.</summary>
     public IDictionary<string, string> Parameters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>What binding from configuration found wrong (a bad value, an unknown key), each naming its path; start-up validation reports them.</summary>
+    internal List<string> ConfigurationProblems { get; } = [];
+
+    /// <summary>Whether the configuration section bound was empty or missing: then that alone is reported.</summary>
+    internal bool ConfigurationIsEmpty { get; set; }
+
     /// <summary>Describes the client without its secrets.</summary>
     public override string ToString() =>
         $"{Provider} client '{ClientId}' at {TokenEndpoint?.ToString() ?? "the provider's endpoint"}";

@@ -10,7 +10,9 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
 {
     public ValidateOptionsResult Validate(string? name, TokenClientOptions options)
     {
-        var failures = Problems(options).Select(problem => $"Token client '{name}': {problem}").ToList();
+        // Binding's problems first; an empty section alone, since every key it should have held would be reported missing.
+        var problems = options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options));
+        var failures = problems.Select(problem => $"Token client '{name}': {problem}").ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

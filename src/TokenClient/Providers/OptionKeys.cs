@@ -65,7 +65,7 @@ internal static class OptionKeys
 
     /// <summary>A configuration error that names the path and never the value, which may be a secret.</summary>
     public static InvalidOperationException Invalid(IConfigurationSection section, string problem) =>
-        new($"Token client configuration '{section.Path}' {problem}.");
+        new($"configuration '{section.Path}' {problem}.");
 
     /// <summary>Whether two configurations agree on every key, secrets included.</summary>
     public static bool Same(TokenClientOptions a, TokenClientOptions b) => All.Values.All(key => Equals(key.Value(a), key.Value(b)));

@@ -326,20 +326,50 @@ public class RegistrationTests
     }
 
     [Theory]
-    [InlineData("RefreshRatio", "ninety", "Token client configuration 'TokenClients:api:RefreshRatio' is not a number.")]
-    [InlineData("ClientAuthentication", "Digest", "Token client configuration 'TokenClients:api:ClientAuthentication' is not one of Basic, Body.")]
-    [InlineData("Region", "Mars", "Token client configuration 'TokenClients:api:Region' is not one of EU, US, GCC.")]
-    [InlineData("DefaultLifetime", "an hour", "Token client configuration 'TokenClients:api:DefaultLifetime' is not a time span such as 00:05:00.")]
-    [InlineData("AllowInsecureHttp", "sometimes", "Token client configuration 'TokenClients:api:AllowInsecureHttp' is not true or false.")]
-    [InlineData("MaxRetries", "three", "Token client configuration 'TokenClients:api:MaxRetries' is not a whole number.")]
-    [InlineData("TokenEndpoint", "http://auth.test:99999/token", "Token client configuration 'TokenClients:api:TokenEndpoint' is not a URI.")]
-    [InlineData("Headers:X-Api-Key:Nested", "k3y-value-9", "Token client configuration 'TokenClients:api:Headers:X-Api-Key' must be a single value.")]
-    [InlineData("ClientSecert", "s3cr3t", "Token client configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
+    [InlineData("RefreshRatio", "ninety", "Token client 'api': configuration 'TokenClients:api:RefreshRatio' is not a number.")]
+    [InlineData("ClientAuthentication", "Digest", "Token client 'api': configuration 'TokenClients:api:ClientAuthentication' is not one of Basic, Body.")]
+    [InlineData("Region", "Mars", "Token client 'api': configuration 'TokenClients:api:Region' is not one of EU, US, GCC.")]
+    [InlineData("DefaultLifetime", "an hour", "Token client 'api': configuration 'TokenClients:api:DefaultLifetime' is not a time span such as 00:05:00.")]
+    [InlineData("AllowInsecureHttp", "sometimes", "Token client 'api': configuration 'TokenClients:api:AllowInsecureHttp' is not true or false.")]
+    [InlineData("MaxRetries", "three", "Token client 'api': configuration 'TokenClients:api:MaxRetries' is not a whole number.")]
+    [InlineData("TokenEndpoint", "http://auth.test:99999/token", "Token client 'api': configuration 'TokenClients:api:TokenEndpoint' is not a URI.")]
+    [InlineData("Headers:X-Api-Key:Nested", "k3y-value-9", "Token client 'api': configuration 'TokenClients:api:Headers:X-Api-Key' must be a single value.")]
+    [InlineData("ClientSecert", "s3cr3t", "Token client 'api': configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
     public void AddTokenClient_BadConfigurationValue_FailsNamingThePathAndNotTheValue(string key, string value, string expected)
     {
         var act = StartupWith((key, value));
 
-        act.Should().Throw<InvalidOperationException>().WithMessage(expected).And.Message.Should().NotContain(value);
+        var thrown = act.Should().Throw<OptionsValidationException>().Which;
+        thrown.Failures.Should().ContainMatch(expected);
+        thrown.Message.Should().NotContain(value);
+    }
+
+    [Fact]
+    public void StartupValidation_FiveDifferentProblems_AreAllReported_ParseErrorsAndUnknownKeysIncluded()
+    {
+        var act = StartupWith(("MaxRetries", "three"), ("ClientSecert", "s3cr3t"), ("Region", "Mars"), ("ClientId", ""), ("RefreshRatio", "1.5"));
+
+        var failures = act.Should().Throw<OptionsValidationException>().Which.Failures;
+
+        failures.Should().HaveCount(5);
+        failures.Should().ContainMatch("Token client 'api': configuration 'TokenClients:api:MaxRetries' is not a whole number.");
+        failures.Should().ContainMatch("Token client 'api': configuration 'TokenClients:api:ClientSecert' is not a token client key*");
+        failures.Should().ContainMatch("Token client 'api': configuration 'TokenClients:api:Region' is not one of EU, US, GCC.");
+        failures.Should().ContainMatch("Token client 'api': ClientId is required.");
+        failures.Should().ContainMatch("Token client 'api': RefreshRatio must be greater than 0 and less than 1, not 1.5.");
+    }
+
+    [Fact]
+    public void StartupValidation_AMistypedSectionPath_SaysTheSectionIsEmpty_NotThatEveryKeyIsMissing()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["TokenClients:api:ClientId"] = "id" }).Build();
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", configuration.GetSection("TokenClients:apii"));
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal("Token client 'api': configuration section 'TokenClients:apii' is empty or missing.");
     }
 
     [Theory]

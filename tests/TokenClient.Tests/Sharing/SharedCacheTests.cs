@@ -71,16 +71,16 @@ public sealed class SharedCacheTests
     }
 
     [Theory]
-    [InlineData("SharedCache", "yes", "Token client configuration 'SharedCache' is not true or false.")]
-    [InlineData("SharedCacheTimeout", "soon", "Token client configuration 'SharedCacheTimeout' is not a time span such as 00:05:00.")]
-    [InlineData("AllowInsecureSharedCache", "1", "Token client configuration 'AllowInsecureSharedCache' is not true or false.")]
+    [InlineData("SharedCache", "yes", "Token client 'test': configuration 'SharedCache' is not true or false.")]
+    [InlineData("SharedCacheTimeout", "soon", "Token client 'test': configuration 'SharedCacheTimeout' is not a time span such as 00:05:00.")]
+    [InlineData("AllowInsecureSharedCache", "1", "Token client 'test': configuration 'AllowInsecureSharedCache' is not true or false.")]
     public async Task Configuration_ABadSharingValue_NamesItsKey(string key, string value, string expected)
     {
         await using var services = new TestServices(configuration: TestServices.Settings((key, value)), more: s => s.AddDistributedMemoryCache());
 
         var act = async () => await services.Client.GetTokenAsync();
 
-        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be(expected);
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Failures.Should().Equal(expected);
     }
 
     [Theory]
