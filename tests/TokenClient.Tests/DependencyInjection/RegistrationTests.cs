@@ -13,9 +13,7 @@ public class RegistrationTests
         var services = new ServiceCollection();
         services.AddTokenClient("api", Valid);
         services.AddTokenClient("api", o => o.Scope = "other");
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
             "Token client 'api' is registered 2 times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options.");
@@ -33,9 +31,7 @@ public class RegistrationTests
         }
 
         services.AddHttpClient("orders").AddTokenHandler("apii");
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(expected);
     }
@@ -46,9 +42,7 @@ public class RegistrationTests
         var services = new ServiceCollection();
         services.AddTokenClient("api", Valid);
         services.AddHttpClient("orders").AddTokenHandler("api");
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().NotThrow();
     }
@@ -79,9 +73,7 @@ public class RegistrationTests
             o.ClientSecret = secret;
             o.RefreshRatio = ratio;
         });
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(expected);
     }
@@ -98,9 +90,7 @@ public class RegistrationTests
     {
         var services = new ServiceCollection();
         services.AddTokenClient("api", o => o.Provider = provider);
-        using var container = services.BuildServiceProvider();
-
-        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Contain($"Token client 'api': {expected}");
     }
@@ -118,9 +108,7 @@ public class RegistrationTests
             o.ClientId = "id";
             o.ClientSecret = "secret";
         });
-        using var container = services.BuildServiceProvider();
-
-        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().NotThrow();
     }
@@ -150,9 +138,7 @@ public class RegistrationTests
             o.ClientId = "id";
             o.ClientSecret = "secret";
         });
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Contain(
             "Token client 'api': Domain 'https://login.example.test/' must be a host name such as login.example.com, without a scheme or a path.");
@@ -210,9 +196,7 @@ public class RegistrationTests
     {
         var services = new ServiceCollection();
         services.AddTokenClient("api", o => o.Provider = "Okta");
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().WithMessage("*Token client 'api': Provider 'Okta' is not known; use one of Generic*");
     }
@@ -230,9 +214,7 @@ public class RegistrationTests
             o.ClientId = "id";
             o.ClientSecret = "secret";
         });
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().NotThrow();
     }
@@ -365,9 +347,7 @@ public class RegistrationTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["TokenClients:api:ClientId"] = "id" }).Build();
         var services = new ServiceCollection();
         services.AddTokenClient("api", configuration.GetSection("TokenClients:apii"));
-        using var provider = services.BuildServiceProvider();
-
-        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+        var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal("Token client 'api': configuration section 'TokenClients:apii' is empty or missing.");
     }
@@ -386,6 +366,13 @@ public class RegistrationTests
         container.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get("api").AllowInsecureHttp.Should().Be(expected);
     }
 
+    // What the generic host does when it starts: every ValidateOnStart check, once.
+    private static Action Startup(IServiceCollection services) => () =>
+    {
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+    };
+
     // Start-up of one client "api" bound from configuration: a valid generic client, changed by the settings given.
     private static Action StartupWith(params (string Key, string? Value)[] settings)
     {
@@ -401,12 +388,8 @@ public class RegistrationTests
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-        return () =>
-        {
-            var services = new ServiceCollection();
-            services.AddTokenClient("api", configuration.GetSection("TokenClients:api"));
-            using var container = services.BuildServiceProvider();
-            container.GetRequiredService<IStartupValidator>().Validate();
-        };
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", configuration.GetSection("TokenClients:api"));
+        return Startup(services);
     }
 }
