@@ -3,17 +3,21 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
+using TokenClient.Diagnostics;
 using TokenClient.Providers;
 using TokenClient.Sharing;
 
 namespace TokenClient.Clients;
 
 /// <summary>The container's services that every client's entries use.</summary>
-internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, IServiceProvider services)
+internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, TokenClientMetrics metrics, IServiceProvider services)
 {
     private SharedTokenStore? _shared;
 
     public TimeProvider Time { get; } = time;
+
+    /// <summary>The container's instruments.</summary>
+    public TokenClientMetrics Metrics { get; } = metrics;
 
     public ILogger CacheLogger { get; } = loggerFactory.CreateLogger<CachingTokenClient>();
 
@@ -31,7 +35,7 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
 
     /// <summary>The token requests of one tenant under one definition.</summary>
     public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
-        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, carryFrom);
+        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, carryFrom);
 
     /// <summary>The shared level of one tenant under one definition, or null where the client does not share.</summary>
     public SharedTokenLevel? SharedLevel(ClientDefinition definition, string? tenant)

@@ -32,6 +32,8 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 
     public HandlerPolicy Policy => _definition.Policy;
 
+    public TokenClientMetrics Metrics => Runtime.Metrics;
+
     /// <summary>Counts the sweeps: an entry remembers the one in which it was last used.</summary>
     public long Generation => Volatile.Read(ref _generation);
 

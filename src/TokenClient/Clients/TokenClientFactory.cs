@@ -31,13 +31,14 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         IEnumerable<IOptionsChangeTokenSource<TokenClientOptions>> changes,
         IOptions<TokenClientRegistry> registry,
         IHttpClientFactory httpClientFactory,
+        TokenClientMetrics metrics,
         IServiceProvider services,
         TimeProvider? time = null,
         ILoggerFactory? loggerFactory = null)
     {
         _options = options;
         _registry = registry.Value;
-        _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, services);
+        _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, metrics, services);
 
         // The options' own change sources, watched here rather than through IOptionsMonitor: a reload that
         // fails validation must leave the last valid definition running, not throw.

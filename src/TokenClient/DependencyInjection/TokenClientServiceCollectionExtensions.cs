@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.Clients;
 using TokenClient.DependencyInjection;
+using TokenClient.Diagnostics;
 using TokenClient.Providers;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
@@ -78,6 +79,9 @@ public static class TokenClientServiceCollectionExtensions
         AddRegistryValidation(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, SharedCacheValidator>());
+        // The meter comes from the container's IMeterFactory (AddMetrics adds the default one if there is none).
+        services.AddMetrics();
+        services.TryAddSingleton<TokenClientMetrics>();
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TokenClientFactory>(sp));
         services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
         services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));

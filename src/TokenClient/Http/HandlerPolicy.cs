@@ -1,4 +1,5 @@
 using System.Net;
+using TokenClient.Diagnostics;
 
 namespace TokenClient.Http;
 
@@ -13,6 +14,9 @@ internal sealed record HandlerPolicy(string ClientName, KeyValuePair<string, str
 internal interface ITokenSource
 {
     HandlerPolicy Policy { get; }
+
+    /// <summary>The container's instruments, where the handler counts its resends.</summary>
+    TokenClientMetrics Metrics { get; }
 
     /// <summary>The token client of a tenant; null for the client's own.</summary>
     ITokenClient For(string? tenant);

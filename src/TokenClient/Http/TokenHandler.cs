@@ -195,7 +195,7 @@ internal sealed class TokenHandler : DelegatingHandler
             }
 
             Log.ResendingWithNewToken(_logger, (int)response.StatusCode, exchange.Method.Method, exchange.Origin.Host, clientName);
-            Telemetry.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", clientName));
+            _source.Metrics.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", clientName));
 
             // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
             (request.RequestUri, request.Method, request.Content) = (exchange.Origin, exchange.Method, exchange.Content);

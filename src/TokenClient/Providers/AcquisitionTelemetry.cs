@@ -11,14 +11,16 @@ internal readonly struct AcquisitionTelemetry : IDisposable
     private readonly TokenRequestContext _context;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly TokenClientMetrics _metrics;
     private readonly Activity? _activity;
     private readonly long _started;
 
-    private AcquisitionTelemetry(TokenRequestContext context, TimeProvider time, ILogger logger)
+    private AcquisitionTelemetry(TokenRequestContext context, TimeProvider time, ILogger logger, TokenClientMetrics metrics)
     {
         _context = context;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
         Log.RequestingToken(logger, context.ClientName, context.Endpoint.Host);
         _activity = Telemetry.Source.StartActivity("TokenClient.GetToken", ActivityKind.Client);
         _activity?.SetTag("tokenclient.client", context.ClientName);
@@ -26,7 +28,7 @@ internal readonly struct AcquisitionTelemetry : IDisposable
         _started = time.GetTimestamp();
     }
 
-    public static AcquisitionTelemetry Start(TokenRequestContext context, TimeProvider time, ILogger logger) => new(context, time, logger);
+    public static AcquisitionTelemetry Start(TokenRequestContext context, TimeProvider time, ILogger logger, TokenClientMetrics metrics) => new(context, time, logger, metrics);
 
     public void Succeeded(IssuedToken issued)
     {
@@ -58,7 +60,7 @@ internal readonly struct AcquisitionTelemetry : IDisposable
             _activity?.SetStatus(ActivityStatusCode.Error, failure.IsTransient ? "transient" : "permanent");
         }
 
-        Telemetry.TokenRequests.Add(1, tags);
-        Telemetry.TokenRequestDuration.Record(_time.GetElapsedTime(_started).TotalSeconds, tags);
+        _metrics.TokenRequests.Add(1, tags);
+        _metrics.TokenRequestDuration.Record(_time.GetElapsedTime(_started).TotalSeconds, tags);
     }
 }

@@ -21,6 +21,7 @@ internal sealed class TokenEndpointClient
     private readonly FailureCooldown _cooldown;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly TokenClientMetrics _metrics;
 
     // The newest refresh token the server returned, for providers that renew with one. Only the one
     // acquisition under way touches it.
@@ -34,6 +35,7 @@ internal sealed class TokenEndpointClient
         string httpClientName,
         TimeProvider time,
         ILogger logger,
+        TokenClientMetrics metrics,
         TokenEndpointClient? carryFrom = null)
     {
         _context = context;
@@ -43,6 +45,7 @@ internal sealed class TokenEndpointClient
         _cooldown = new FailureCooldown(context.ClientName, context.Options.FailureCooldown, time, logger);
         _time = time;
         _logger = logger;
+        _metrics = metrics;
         if (carryFrom is not null)
         {
             // The same token identity under a changed configuration: what the server issued still stands.
@@ -59,7 +62,7 @@ internal sealed class TokenEndpointClient
     public async Task<IssuedToken> RequestTokenAsync(bool renewing, CancellationToken cancellationToken)
     {
         _cooldown.ThrowIfCooling(renewing);
-        using var telemetry = AcquisitionTelemetry.Start(_context, _time, _logger);
+        using var telemetry = AcquisitionTelemetry.Start(_context, _time, _logger, _metrics);
         try
         {
             var issued = await RequestWithRefreshFallbackAsync(cancellationToken).ConfigureAwait(false);
