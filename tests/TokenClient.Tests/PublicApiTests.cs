@@ -12,6 +12,7 @@ public class PublicApiTests
 
         exported.Should().Equal(
             "Microsoft.Extensions.DependencyInjection.TokenClientBuilderExtensions",
+            "Microsoft.Extensions.DependencyInjection.TokenClientHealthCheckExtensions",
             "Microsoft.Extensions.DependencyInjection.TokenClientServiceCollectionExtensions",
             "Microsoft.Extensions.DependencyInjection.TokenHandlerHttpClientBuilderExtensions",
             "TokenClient.AccessToken",

@@ -23,6 +23,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
     private volatile CacheEntry? _entry;
     private volatile AccessToken? _rejected;
+    private volatile AcquisitionFailure? _lastFailure;
     private Task<AccessToken>? _acquisition; // guarded by _gate
 
     public CachingTokenClient(
@@ -62,6 +63,9 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
     /// <summary>The token held now (due for renewal, or expired), if any: a token from elsewhere must be newer.</summary>
     internal AccessToken? Held => _entry?.Token;
+
+    /// <summary>The last acquisition's failure and when it came; null once a token is published again.</summary>
+    internal AcquisitionFailure? LastFailure => _lastFailure;
 
     /// <summary>The last token the API rejected: it is never taken back from elsewhere (the shared cache).</summary>
     internal AccessToken? Rejected => _rejected;
@@ -188,6 +192,10 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
             return issued.Token;
         }
+        catch (Exception ex) when (NoteFailure(ex))
+        {
+            throw; // never reached: the filter notes the failure and declines
+        }
         catch (Exception) when (_entry is { } current && !_disposed.IsCancellationRequested)
         {
             // A failed renewal never discards a token that is still valid: keep serving it, try again later.
@@ -203,8 +211,16 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
     }
 
+    // Notes the failure for health checks, and lets the handlers below decide.
+    private bool NoteFailure(Exception failure)
+    {
+        _lastFailure = new AcquisitionFailure(failure, _time.GetUtcNow());
+        return false;
+    }
+
     private void Publish(IssuedToken issued)
     {
+        _lastFailure = null;
         var previous = Interlocked.Exchange(ref _entry, new CacheEntry(issued.Token, issued.RenewalPoint(RefreshRatio), _time));
         previous?.Dispose();
     }
@@ -296,3 +312,6 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
     }
 }
+
+/// <summary>An acquisition that failed, and when.</summary>
+internal sealed record AcquisitionFailure(Exception Exception, DateTimeOffset At);

@@ -16,6 +16,9 @@ internal sealed class TokenClientRegistry
 
     public bool Contains(string name) => _names.ContainsKey(name);
 
+    /// <summary>The registered names, in order.</summary>
+    public IEnumerable<string> Names => _names.Keys.Order(StringComparer.Ordinal);
+
     public string Describe() => _names.Count == 0 ? "none" : string.Join(", ", _names.Keys.Order(StringComparer.Ordinal).Select(n => $"'{n}'"));
 
     /// <summary>What is wrong with the registrations as a whole, one sentence each.</summary>
