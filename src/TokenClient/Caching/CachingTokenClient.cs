@@ -81,13 +81,9 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     {
         ArgumentNullException.ThrowIfNull(rejected);
         var entry = _entry;
-        if (entry is not null && string.Equals(entry.Token.Value, rejected.Value, StringComparison.Ordinal))
-        {
-            _rejected = rejected; // before the entry goes: an acquisition that sees no entry must know it
-        }
-
         while (entry is not null && string.Equals(entry.Token.Value, rejected.Value, StringComparison.Ordinal))
         {
+            _rejected = rejected; // before the entry goes: an acquisition that sees no entry must know it
             var seen = Interlocked.CompareExchange(ref _entry, null, entry);
 
             // Stryker disable once all : negated, a successful exchange loops once more, fails on the emptied field, and then disposes and logs the same entry
@@ -192,14 +188,16 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
             return issued.Token;
         }
-        catch (Exception ex) when (NoteFailure(ex))
+        catch (Exception ex)
         {
-            throw; // never reached: the filter notes the failure and declines
-        }
-        catch (Exception) when (_entry is { } current && !_disposed.IsCancellationRequested)
-        {
-            // A failed renewal never discards a token that is still valid: keep serving it, try again later.
-            KeepServing(current);
+            // Noted for health checks; and a failed renewal never discards a token that is still valid: keep
+            // serving it, try again later.
+            _lastFailure = new AcquisitionFailure(ex, _time.GetUtcNow());
+            if (_entry is { } current && !_disposed.IsCancellationRequested)
+            {
+                KeepServing(current);
+            }
+
             throw;
         }
         finally
@@ -209,13 +207,6 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
                 _acquisition = null;
             }
         }
-    }
-
-    // Notes the failure for health checks, and lets the handlers below decide.
-    private bool NoteFailure(Exception failure)
-    {
-        _lastFailure = new AcquisitionFailure(failure, _time.GetUtcNow());
-        return false;
     }
 
     private void Publish(IssuedToken issued)

@@ -8,19 +8,17 @@ namespace TokenClient.Clients;
 /// Healthy while a valid token is held (or none was asked for yet), Degraded while renewals fail but the token
 /// held is still valid, Unhealthy when no valid token is held and the last acquisition failed.
 /// </summary>
-internal sealed class TokenClientHealthCheck(TokenClientFactory factory, IOptions<TokenClientRegistry> registry, TimeProvider? time = null) : IHealthCheck
+internal sealed class TokenClientHealthCheck(TokenClientFactory factory, IOptions<TokenClientRegistry> registry) : IHealthCheck
 {
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var now = _time.GetUtcNow();
         var worst = HealthStatus.Healthy;
         var lines = new List<string>();
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
         foreach (var name in registry.Value.Names)
         {
-            var (status, description) = Check(factory.Named(name).Cache, now);
+            var client = factory.Named(name);
+            var (status, description) = Check(client.Cache, client.Runtime.Time.GetUtcNow());
             worst = status < worst ? status : worst;
             lines.Add($"'{name}': {description}");
             data[name] = status.ToString();
