@@ -53,7 +53,7 @@ public static class TokenClientServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Validates the registrations as a whole (names registered twice, handlers' names) at start-up.</summary>
+    /// <summary>Validates every client at start-up, and the registrations as a whole (names registered twice, handlers' names).</summary>
     internal static void AddRegistryValidation(IServiceCollection services)
     {
         services.AddOptions<TokenClientRegistry>().ValidateOnStart();
@@ -74,7 +74,7 @@ public static class TokenClientServiceCollectionExtensions
         // After every Configure (ConfigurePrimaryHttpMessageHandler, ConfigureHttpClientDefaults): whatever primary
         // handler the user chose, the token request never follows a redirect.
         services.PostConfigure<HttpClientFactoryOptions>(httpClientName, o => o.HttpMessageHandlerBuilderActions.Add(RedirectsOff.Apply));
-        services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
+        // Validated at start-up with every other client, by the registry's validator: one exception for all.
         services.Configure<TokenClientRegistry>(registry => registry.Add(name));
         AddRegistryValidation(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());

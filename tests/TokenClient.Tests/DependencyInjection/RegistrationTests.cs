@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using TokenClient.Tests.TestSupport;
 
@@ -339,6 +340,46 @@ public class RegistrationTests
         failures.Should().ContainMatch("Token client 'api': configuration 'TokenClients:api:Region' is not one of EU, US, GCC.");
         failures.Should().ContainMatch("Token client 'api': ClientId is required.");
         failures.Should().ContainMatch("Token client 'api': RefreshRatio must be greater than 0 and less than 1, not 1.5.");
+    }
+
+    [Fact]
+    public async Task StartupValidation_ProblemsOfSeveralClients_ComeOutOfTheHostInOneException_OnePerLine()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TokenClients:crm:ClientId"] = "id",
+            ["TokenClients:crm:ClientSecret"] = "secret",
+            ["TokenClients:crm:MaxRetries"] = "three",
+            ["TokenClients:billing:Provider"] = "Wokelo",
+            ["TokenClients:billing:ClientId"] = "id",
+            ["TokenClients:billing:ClientSecret"] = "secret",
+        });
+        builder.Services.AddTokenClients(builder.Configuration.GetSection("TokenClients"));
+        builder.Services.AddHttpClient("orders").AddTokenHandler("ordres");
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        var thrown = (await act.Should().ThrowAsync<OptionsValidationException>("one exception for every client, not an AggregateException of one per client")).Which;
+        var problems = new[]
+        {
+            "AddTokenHandler(\"ordres\") names no registered token client; register it with services.AddTokenClient(\"ordres\", ...). Registered: 'billing', 'crm'.",
+            "Token client 'billing': Username is required when Provider is 'Wokelo': the account's e-mail address.",
+            "Token client 'billing': Password is required when Provider is 'Wokelo'.",
+            "Token client 'crm': configuration 'TokenClients:crm:MaxRetries' is not a whole number.",
+            "Token client 'crm': TokenEndpoint is required when Provider is 'Generic'.",
+        };
+        thrown.Failures.Should().Equal(problems);
+        thrown.Message.Split(Environment.NewLine).Should().Equal(["The token clients' configuration has 5 problems:", .. problems]);
+    }
+
+    [Fact]
+    public void StartupValidation_OneProblem_IsTheWholeMessage()
+    {
+        var act = StartupWith(("ClientId", ""));
+
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should().Be("Token client 'api': ClientId is required.");
     }
 
     [Fact]
