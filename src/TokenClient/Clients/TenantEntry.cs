@@ -25,7 +25,7 @@ internal sealed class TenantEntry : ITokenClient
         _endpoint = owner.Runtime.EndpointClient(definition, tenant);
         _shared = owner.Runtime.SharedLevel(definition, tenant);
         _lastUse = CreatedIn = owner.Generation;
-        Cache = new CachingTokenClient(definition.Name, RequestTokenAsync, definition.Options.RefreshRatio, owner.Runtime.Time, owner.Runtime.CacheLogger);
+        Cache = new CachingTokenClient(definition.Name, RequestTokenAsync, definition.Options.RefreshRatio, owner.Runtime.Time, owner.Runtime.CacheLogger, owner.Runtime.Metrics.CacheOf(definition.Name));
     }
 
     /// <summary>The shared level behind the cache; null where the client does not share.</summary>

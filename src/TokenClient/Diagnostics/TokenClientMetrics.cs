@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace TokenClient.Diagnostics;
@@ -6,10 +7,12 @@ namespace TokenClient.Diagnostics;
 /// The library's instruments, on a meter named "TokenClient" made by the container's <see cref="IMeterFactory"/>:
 /// each container has its own meter (tests can observe one with <c>MetricCollector</c>, and a disposed container
 /// disposes its meter), with the same instrument names, units and tags wherever it is made. No tag ever carries a
-/// secret or a token.
+/// secret, a token or a tenant.
 /// </summary>
 internal sealed class TokenClientMetrics
 {
+    private readonly ConcurrentDictionary<string, CacheStatistics> _caches = new(StringComparer.Ordinal);
+
     public TokenClientMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(new MeterOptions(Telemetry.Name) { Version = Telemetry.Version });
@@ -19,6 +22,12 @@ internal sealed class TokenClientMetrics
             "tokenclient.token.request.duration", "s", "How long token acquisitions take, retries and their delays included.");
         Resends = meter.CreateCounter<long>(
             "tokenclient.handler.resends", "{request}", "API requests resent once with a new token after the API rejected the token.");
+        CacheRequests = meter.CreateObservableCounter(
+            "tokenclient.cache.requests", ObserveCaches, "{request}", "Calls for a token, by client and result: hit (a token held was served at once) or miss (the caller waited for an acquisition).");
+        Renewals = meter.CreateCounter<long>(
+            "tokenclient.cache.renewals", "{renewal}", "Renewals run in the background while the token held was still valid, by client and outcome.");
+        CooldownRejections = meter.CreateCounter<long>(
+            "tokenclient.cooldown.rejections", "{request}", "Calls failed at once with the last failure, during the cooldown after a permanent failure, by client and error type.");
     }
 
     /// <summary>Token acquisitions (each with its retries), by client and outcome.</summary>
@@ -29,4 +38,26 @@ internal sealed class TokenClientMetrics
 
     /// <summary>API requests the handler resent with a new token after the API rejected the first.</summary>
     public Counter<long> Resends { get; }
+
+    /// <summary>Hits and misses of every client's caches, read from their counts when a listener collects.</summary>
+    public ObservableCounter<long> CacheRequests { get; }
+
+    /// <summary>Background renewals, by client and outcome.</summary>
+    public Counter<long> Renewals { get; }
+
+    /// <summary>Calls the failure cooldown answered with the last failure, without a request.</summary>
+    public Counter<long> CooldownRejections { get; }
+
+    /// <summary>The counts of the client <paramref name="clientName"/>, shared by all its tenants' caches.</summary>
+    public CacheStatistics CacheOf(string clientName) => _caches.GetOrAdd(clientName, static (name, metrics) => new CacheStatistics(metrics, name), this);
+
+    private IEnumerable<Measurement<long>> ObserveCaches()
+    {
+        foreach (var cache in _caches.Values)
+        {
+            var client = new KeyValuePair<string, object?>("tokenclient.client", cache.ClientName);
+            yield return new Measurement<long>(cache.Hits, client, new("tokenclient.cache.result", "hit"));
+            yield return new Measurement<long>(cache.Misses, client, new("tokenclient.cache.result", "miss"));
+        }
+    }
 }

@@ -10,7 +10,7 @@ namespace TokenClient.Providers;
 /// a fleet with a wrong secret must not hammer the provider. Never for a renewal while a valid token is
 /// held, and never longer than a tenth of the last token's lifetime.
 /// </summary>
-internal sealed class FailureCooldown(string clientName, TimeSpan configured, TimeProvider time, ILogger logger)
+internal sealed class FailureCooldown(string clientName, TimeSpan configured, TimeProvider time, ILogger logger, TokenClientMetrics metrics)
 {
     // The cooldown is at most the last token's lifetime divided by this.
     internal const int LifetimeFraction = 10;
@@ -26,6 +26,7 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
         if (!renewing && _failure is { } failure && time.GetUtcNow() < failure.Until)
         {
             Log.FailureRepeated(logger, clientName, failure.Until);
+            metrics.CooldownRejections.Add(1, new("tokenclient.client", clientName), new("error.type", ErrorType.Of(failure.Exception)));
             ExceptionDispatchInfo.Throw(failure.Exception);
         }
     }

@@ -42,7 +42,7 @@ internal sealed class TokenEndpointClient
         _shaper = shaper;
         _pipeline = pipeline;
         _transport = new TokenEndpointTransport(context, httpClientFactory, httpClientName, time);
-        _cooldown = new FailureCooldown(context.ClientName, context.Options.FailureCooldown, time, logger);
+        _cooldown = new FailureCooldown(context.ClientName, context.Options.FailureCooldown, time, logger, metrics);
         _time = time;
         _logger = logger;
         _metrics = metrics;

@@ -14,7 +14,7 @@ public sealed class CacheTimingTests : IDisposable
     private readonly List<(bool Renewing, CancellationToken Token)> _requests = [];
     private readonly CachingTokenClient _cache;
 
-    public CacheTimingTests() => _cache = new CachingTokenClient("cache", RequestAsync, refreshRatio: 0.9, _time, _logs.CreateLogger("cache"));
+    public CacheTimingTests() => _cache = new CachingTokenClient("cache", RequestAsync, refreshRatio: 0.9, _time, _logs.CreateLogger("cache"), TestMetrics.Create().CacheOf("cache"));
 
     /// <summary>Answers request number n (from 1); by default a token "token-n" valid for <see cref="Lifetime"/>.</summary>
     private Func<int, Task<IssuedToken>>? Respond { get; set; }
