@@ -95,6 +95,21 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
         }
     }
 
+    /// <summary>
+    /// Drops the token every entry holds, as if the API had rejected each: the next call of each tenant requests a
+    /// new one (TokenClient.Testing's <c>Expire</c>).
+    /// </summary>
+    internal void DropAll()
+    {
+        foreach (var entry in _tenants.Values.Append(_own))
+        {
+            if (entry.Cache.Held is { } held)
+            {
+                entry.Invalidate(held);
+            }
+        }
+    }
+
     /// <summary>Releases the tenants that went unused for a whole sweep and hold no valid token.</summary>
     public int Sweep(DateTimeOffset now)
     {

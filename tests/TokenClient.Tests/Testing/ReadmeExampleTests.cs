@@ -1,0 +1,36 @@
+using System.Text.RegularExpressions;
+
+namespace TokenClient.Tests.Testing;
+
+/// <summary>The README's example of TokenClient.Testing is the test that runs: the two never drift apart.</summary>
+public sealed class ReadmeExampleTests
+{
+    [Fact]
+    public void TheReadmesExample_IsOrdersClientTests_WordForWord()
+    {
+        var root = RepositoryRoot();
+        var readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        var section = readme[readme.IndexOf("## Testing your code with TokenClient.Testing", StringComparison.Ordinal)..];
+        var example = Regex.Match(section, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
+        var usings = example[..example.IndexOf("public class OrdersClientTests", StringComparison.Ordinal)];
+        var test = example[usings.Length..];
+
+        var file = File.ReadAllText(Path.Combine(root, "tests", "TokenClient.Tests", "Testing", "OrdersClientTests.cs")).ReplaceLineEndings("\n");
+
+        test.Should().Contain("tokens.Expire();").And.Contain("AddFakeTokenClient(\"backoffice\")");
+        file.Should().StartWith(usings).And.Contain(test);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "TokenClient.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The repository root (TokenClient.sln) is not above " + AppContext.BaseDirectory);
+    }
+}
