@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests.Testing;
 
@@ -8,7 +9,7 @@ public sealed class ReadmeExampleTests
     [Fact]
     public void TheReadmesExample_IsOrdersClientTests_WordForWord()
     {
-        var root = RepositoryRoot();
+        var root = Repository.Root;
         var readme = File.ReadAllText(Path.Combine(root, "README.md"));
         var section = readme[readme.IndexOf("## Testing your code with TokenClient.Testing", StringComparison.Ordinal)..];
         var example = Regex.Match(section, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
@@ -19,18 +20,5 @@ public sealed class ReadmeExampleTests
 
         test.Should().Contain("tokens.Expire();").And.Contain("AddFakeTokenClient(\"backoffice\")");
         file.Should().StartWith(usings).And.Contain(test);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "TokenClient.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (TokenClient.sln) is not above " + AppContext.BaseDirectory);
     }
 }
