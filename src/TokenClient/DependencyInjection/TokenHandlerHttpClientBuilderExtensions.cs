@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.Http;
 using TokenClient.Clients;
@@ -25,9 +26,15 @@ public static class TokenHandlerHttpClientBuilderExtensions
         // A name no AddTokenClient registers (a typo) fails at start-up, not at the first request.
         builder.Services.Configure<TokenClientRegistry>(registry => registry.RequireHandler(name));
         TokenClientServiceCollectionExtensions.AddRegistryValidation(builder.Services);
-        builder.AddHttpMessageHandler(sp => new TokenHandler(
-            sp.GetRequiredService<TokenClientFactory>().Named(name), // validates the options first
-            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>()));
+        builder.AddHttpMessageHandler(sp =>
+        {
+            // The registrations first: a handler resolved before start-up validation runs (a hosted service's typed
+            // client) fails with what is wrong with them, not with a missing service.
+            _ = sp.GetRequiredService<IOptions<TokenClientRegistry>>().Value;
+            return new TokenHandler(
+                sp.GetRequiredService<TokenClientFactory>().Named(name), // validates the options first
+                (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>());
+        });
 
         // After every Configure, so after whichever primary handler the user chose.
         builder.Services.PostConfigure<HttpClientFactoryOptions>(builder.Name, o => o.HttpMessageHandlerBuilderActions.Add(TakeOverRedirects));

@@ -38,6 +38,19 @@ public class RegistrationTests
     }
 
     [Fact]
+    public void AHandlerResolvedBeforeStartUpValidation_WithNoClientRegistered_SaysWhatIsWrong_NotThatAServiceIsMissing()
+    {
+        var services = new ServiceCollection();
+        services.AddHttpClient("orders").AddTokenHandler("orders"); // a hosted service's typed client is built before the host validates
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IHttpClientFactory>().CreateClient("orders");
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
+            "AddTokenHandler(\"orders\") names no registered token client; register it with services.AddTokenClient(\"orders\", ...). Registered: none.");
+    }
+
+    [Fact]
     public void StartupValidation_AHandlerNamingARegisteredClient_Passes()
     {
         var services = new ServiceCollection();
