@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Net;
-using System.Text;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -72,14 +70,5 @@ public class CacheMetricsBenchmarks
             })
             .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => new TokenEndpoint()));
         return services.BuildServiceProvider();
-    }
-
-    private sealed class TokenEndpoint : HttpMessageHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
-            {
-                Content = new StringContent("""{"access_token":"token","token_type":"Bearer","expires_in":86400}""", Encoding.UTF8, "application/json"),
-            });
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Microsoft.Extensions.Caching.Memory;
@@ -143,14 +142,5 @@ public class HitPathBenchmarks
             request.Headers.Authorization = value;
             return base.SendAsync(request, cancellationToken);
         }
-    }
-
-    private sealed class TokenEndpoint : HttpMessageHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
-            {
-                Content = new StringContent("""{"access_token":"token","token_type":"Bearer","expires_in":86400}""", Encoding.UTF8, "application/json"),
-            });
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -62,13 +60,4 @@ public class SharedHitPathBenchmarks
 
     [Benchmark(Description = "tenant's GetTokenAsync, SharedCache")]
     public AccessToken SharedTenant() => _sharedTenant.GetTokenAsync().Result;
-
-    private sealed class TokenEndpoint : HttpMessageHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
-            {
-                Content = new StringContent("""{"access_token":"token","token_type":"Bearer","expires_in":86400}""", Encoding.UTF8, "application/json"),
-            });
-    }
 }

@@ -1,5 +1,5 @@
 // TokenClient compiled ahead of time (PublishAot): configuration binding, the cache, the handler, retries
-// (Polly), the health check and the meter, against a token endpoint and an API on 127.0.0.1. Exits with 0
+// (Polly) and the health check, against a token endpoint and an API on 127.0.0.1. Exits with 0
 // when every step did what it says.
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -51,4 +51,4 @@ builder.Services.AddOpenTelemetry()
 
 using var host = builder.Build();
 await host.RunAsync();
-return OrdersWorker.Failures == 0 ? 0 : 1;
+return OrdersWorker.Failures == 0 && OrdersWorker.Successes > 0 ? 0 : 1;

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 using TokenClient;
 using TokenClient.Clients;
 using TokenClient.Testing;
@@ -15,8 +15,10 @@ public static class FakeTokenClientServiceCollectionExtensions
     /// registered yet, one is (a Generic client with a made-up endpoint and credentials); if the application
     /// registered it already (call this after the application's registrations, as in
     /// <c>ConfigureTestServices</c>), its provider and wire format are kept, and only what a test configuration
-    /// usually lacks is filled in (client id, secret, an endpoint where the provider has none, Login 3.0's audience, Wokelo's user).
-    /// <c>FailureCooldown</c> is 0, so a test that calls <see cref="FakeTokenEndpoint.Recover"/> gets a token at once.
+    /// usually lacks is filled in (client id, an endpoint where the provider has none, Login 3.0's audience, Wokelo's user).
+    /// The secret and Wokelo's password are always replaced with made-up ones, <c>SharedCache</c> is off (no token comes
+    /// from, or goes to, another process), and <c>FailureCooldown</c> is 0, so that a test that calls
+    /// <see cref="FakeTokenEndpoint.Recover"/> gets a token at once. <paramref name="configure"/> may set any of them again.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="name">The token client's name.</param>
@@ -39,10 +41,13 @@ public static class FakeTokenClientServiceCollectionExtensions
             FillBlanks(name, options);
             configure?.Invoke(options);
         });
-        services.AddHttpClient(ClientDefinition.HttpClientNameOf(name)).ConfigurePrimaryHttpMessageHandler(provider =>
+        // Options made by the root container, which is what Expire needs (a handler's own scope ends with the handler);
+        // added after the application's, so that this primary handler is the one that stays.
+        services.AddHttpClient(ClientDefinition.HttpClientNameOf(name));
+        services.AddOptions<HttpClientFactoryOptions>(ClientDefinition.HttpClientNameOf(name)).Configure<IServiceProvider>((options, root) =>
         {
-            endpoint.Attach(provider);
-            return new FakeHandler(endpoint);
+            endpoint.Attach(root);
+            options.HttpMessageHandlerBuilderActions.Add(builder => builder.PrimaryHandler = new FakeHandler(endpoint));
         });
         return endpoint;
     }
@@ -59,10 +64,8 @@ public static class FakeTokenClientServiceCollectionExtensions
             options.ClientId = "fake-client-id";
         }
 
-        if (string.IsNullOrEmpty(options.ClientSecret))
-        {
-            options.ClientSecret = "fake-client-secret";
-        }
+        // The application's secrets never reach the fake (nor a failing test's message that quotes a request).
+        options.ClientSecret = "fake-client-secret";
 
         if (string.Equals(options.Provider, "Login3", StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(options.Audience))
         {
@@ -72,9 +75,11 @@ public static class FakeTokenClientServiceCollectionExtensions
         if (string.Equals(options.Provider, "Wokelo", StringComparison.OrdinalIgnoreCase))
         {
             options.Username = string.IsNullOrEmpty(options.Username) ? "fake-user@example.test" : options.Username;
-            options.Password = string.IsNullOrEmpty(options.Password) ? "fake-password" : options.Password;
+            options.Password = "fake-password";
         }
 
+        // Nothing from another process: no token from the fleet's shared cache, and no fake token written to it.
+        options.SharedCache = false;
         options.FailureCooldown = TimeSpan.Zero;
     }
 

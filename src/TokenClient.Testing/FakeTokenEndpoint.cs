@@ -136,6 +136,11 @@ public sealed class FakeTokenEndpoint
         lock (_gate)
         {
             _requests.Add(received);
+            if (fields.Count == 0)
+            {
+                return Json(HttpStatusCode.BadRequest, Error("invalid_request", "The fake token endpoint found no fields in the request body."));
+            }
+
             if (_failure is { } failure)
             {
                 return Json(failure.Status, envelope
@@ -165,6 +170,28 @@ public sealed class FakeTokenEndpoint
         Content = new StringContent(JsonSerializer.Serialize(body, FakeJsonContext.Default.DictionaryStringObject), Encoding.UTF8, "application/json"),
     };
 
+    // A body that is not a JSON object has no fields: the request is recorded, and refused as the fake's answer says.
+    private static void ReadJson(string body, Dictionary<string, string> fields)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            if (json.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return;
+            }
+
+            foreach (var property in json.RootElement.EnumerateObject())
+            {
+                fields[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON at all.
+        }
+    }
+
     private static async Task<IReadOnlyDictionary<string, string>> ReadFieldsAsync(HttpContent? content, CancellationToken cancellationToken)
     {
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -186,11 +213,7 @@ public sealed class FakeTokenEndpoint
                 var body = await content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
                 if (content.Headers.ContentType?.MediaType == "application/json")
                 {
-                    using var json = JsonDocument.Parse(body);
-                    foreach (var property in json.RootElement.EnumerateObject())
-                    {
-                        fields[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
-                    }
+                    ReadJson(body, fields);
                 }
                 else
                 {

@@ -107,6 +107,20 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             {
                 entry.Invalidate(held);
             }
+
+            // An acquisition under way may publish a token issued before this call: it is dropped once published.
+            entry.Cache.PendingAcquisition?.ContinueWith(
+                static (acquisition, state) =>
+                {
+                    if (acquisition.Exception is null && acquisition.IsCompletedSuccessfully)
+                    {
+                        ((TenantEntry)state!).Invalidate(acquisition.Result);
+                    }
+                },
+                entry,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
     }
 

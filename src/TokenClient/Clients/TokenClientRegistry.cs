@@ -26,7 +26,7 @@ internal sealed class TokenClientRegistry
     {
         foreach (var (name, count) in _names.Where(n => n.Value > 1).OrderBy(n => n.Key, StringComparer.Ordinal))
         {
-            yield return $"Token client '{name}' is registered {count} times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options.";
+            yield return $"Token client '{name}' is registered {count} times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options (in tests, AddFakeTokenClient goes after the application's registrations, as in ConfigureTestServices).";
         }
 
         foreach (var name in _handlers.Where(h => !_names.ContainsKey(h)).Order(StringComparer.Ordinal))

@@ -30,7 +30,7 @@ public static class TokenHandlerHttpClientBuilderExtensions
         {
             // The registrations first: a handler resolved before start-up validation runs (a hosted service's typed
             // client) fails with what is wrong with them, not with a missing service.
-            _ = sp.GetRequiredService<IOptions<TokenClientRegistry>>().Value;
+            _ = sp.GetRequiredService<IOptionsMonitor<TokenClientRegistry>>().CurrentValue; // the instance ValidateOnStart checked
             return new TokenHandler(
                 sp.GetRequiredService<TokenClientFactory>().Named(name), // validates the options first
                 (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>());

@@ -17,7 +17,7 @@ public class RegistrationTests
         var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
-            "Token client 'api' is registered 2 times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options.");
+            "Token client 'api' is registered 2 times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options (in tests, AddFakeTokenClient goes after the application's registrations, as in ConfigureTestServices).");
     }
 
     [Theory]

@@ -9,6 +9,7 @@ using TokenClient.Tests.TestSupport;
 namespace TokenClient.Tests.Diagnostics;
 
 /// <summary>The "TokenClient" meter and activity source, observed with the platform's own listeners.</summary>
+[Collection(MeterListeners.Name)]
 public sealed class TelemetryTests : IDisposable
 {
     // Other tests run in parallel and share the meter: each test here uses a client name of its own.

@@ -54,7 +54,7 @@ public sealed class FakeTokenClientTests
     [Fact]
     public async Task Apimw_IsAnsweredInItsEnvelope_AndRefusedInIt()
     {
-        var services = Application("Apimw", ("ClientId", "k"), ("ClientSecret", "s"), ("MaxRetries", "0"));
+        var services = Application("Apimw", ("ClientId", "k"), ("ClientSecret", "the-apps-real-secret"), ("MaxRetries", "0"));
         var tokens = services.AddFakeTokenClient("app");
         await using var container = services.BuildServiceProvider();
         var client = container.GetRequiredKeyedService<ITokenClient>("app");
@@ -65,7 +65,7 @@ public sealed class FakeTokenClientTests
 
         var failure = (await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
         failure.Error.Should().Be("INVALID_CREDENTIALS", "the code read from APIMW's envelope");
-        tokens.Requests.Select(r => r.ClientSecret).Should().Equal("s", "s");
+        tokens.Requests.Select(r => r.ClientSecret).Should().Equal(["fake-client-secret", "fake-client-secret"], "the application's secret never reaches the fake");
     }
 
     [Fact]
@@ -134,6 +134,77 @@ public sealed class FakeTokenClientTests
         var token = await client.GetTokenAsync();
         tokens.IssuedTokens.Should().Equal(token.Value);
         (token.ExpiresAt - DateTimeOffset.UtcNow).Should().BeCloseTo(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task AnApplicationThatShares_IsFakedWithoutTheSharedCache_AndWithoutItsSecrets()
+    {
+        var services = Application("Wokelo", ("ClientId", "app-id"), ("ClientSecret", "real-secret"), ("Username", "sam@example.test"), ("Password", "real-password"), ("SharedCache", "true"));
+        services.AddDistributedMemoryCache();
+        services.AddDataProtection();
+        var tokens = services.AddFakeTokenClient("app");
+        await using var container = services.BuildServiceProvider();
+
+        await container.GetRequiredKeyedService<ITokenClient>("app").GetTokenAsync();
+
+        container.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named("app").Entry(null).Shared.Should().BeNull("no token from, or to, another process");
+        var request = tokens.Requests.Single();
+        (request.Field("username"), request.Field("password"), request.ClientSecret).Should().Be(("sam@example.test", "fake-password", "fake-client-secret"));
+        string.Join(" ", request.Fields.Values.Concat(request.Headers.Values)).Should().NotContain("real-");
+    }
+
+    [Theory]
+    [InlineData("application/json", "{not json")]
+    [InlineData("application/json", "[1,2]")]
+    [InlineData("application/x-www-form-urlencoded", "")]
+    public async Task ABodyWithNoFields_IsRecordedAndRefusedAsInvalidRequest_NotThrown(string mediaType, string body)
+    {
+        var services = new ServiceCollection();
+        var tokens = services.AddFakeTokenClient("crm");
+        await using var container = services.BuildServiceProvider();
+        var http = container.GetRequiredService<IHttpClientFactory>().CreateClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf("crm"));
+
+        using var answer = await http.PostAsync(new Uri("https://fake-token-endpoint.test/crm/token"), new StringContent(body, System.Text.Encoding.UTF8, mediaType));
+
+        answer.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await answer.Content.ReadAsStringAsync()).Should().Contain("\"invalid_request\"");
+        tokens.Requests.Should().ContainSingle().Which.Fields.Should().BeEmpty();
+        tokens.IssuedTokens.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Expire_WhileAnAcquisitionIsUnderWay_DropsTheTokenItPublishes()
+    {
+        var services = new ServiceCollection();
+        var tokens = services.AddFakeTokenClient("crm");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        services.AddHttpClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf("crm")).AddHttpMessageHandler(() => new Gate(arrived, gate.Task));
+        await using var container = services.BuildServiceProvider();
+        var client = container.GetRequiredKeyedService<ITokenClient>("crm");
+
+        var pending = client.GetTokenAsync().AsTask();
+        await arrived.Task; // the acquisition is under way, held before the endpoint
+        var acquisition = container.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named("crm").Cache.PendingAcquisition!;
+        tokens.Expire();
+        gate.SetResult();
+        await acquisition; // awaited after Expire: its continuation has run by then
+        var first = await pending;
+
+        var next = await client.GetTokenAsync();
+
+        next.Value.Should().NotBe(first.Value, "the token published after Expire was dropped");
+        tokens.RequestCount.Should().Be(2);
+    }
+
+    private sealed class Gate(TaskCompletionSource arrived, Task open) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            arrived.TrySetResult();
+            await open;
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 
     [Fact]
