@@ -16,13 +16,22 @@ internal sealed class StripedCounter
     private readonly int _mask;
 
     public StripedCounter()
+        : this(Environment.ProcessorCount)
     {
-        var stripes = (int)BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount);
+    }
+
+    /// <summary>A counter with at least <paramref name="processors"/> cells (a power of two).</summary>
+    internal StripedCounter(int processors)
+    {
+        var stripes = (int)BitOperations.RoundUpToPowerOf2((uint)processors);
         _mask = stripes - 1;
         _cells = new long[(stripes + 1) * Spacing]; // cell 0 unused: nothing else's data sits just before cell 1
     }
 
-    public void Increment() => Interlocked.Increment(ref _cells[((Thread.GetCurrentProcessorId() & _mask) + 1) * Spacing]);
+    public void Increment() => IncrementOn(Thread.GetCurrentProcessorId());
+
+    /// <summary>Counts one on the cell of processor <paramref name="processorId"/>, whatever its number.</summary>
+    internal void IncrementOn(int processorId) => Interlocked.Increment(ref _cells[((processorId & _mask) + 1) * Spacing]);
 
     public long Sum
     {

@@ -51,6 +51,16 @@ public class RegistrationTests
     }
 
     [Fact]
+    public void AddTokenHandler_BadArguments_SayWhich()
+    {
+        var noBuilder = () => TokenHandlerHttpClientBuilderExtensions.AddTokenHandler(null!, "api");
+        var noName = () => new ServiceCollection().AddHttpClient("orders").AddTokenHandler("");
+
+        noBuilder.Should().Throw<ArgumentNullException>().WithParameterName("builder");
+        noName.Should().Throw<ArgumentException>().WithParameterName("name");
+    }
+
+    [Fact]
     public void StartupValidation_AHandlerNamingARegisteredClient_Passes()
     {
         var services = new ServiceCollection();

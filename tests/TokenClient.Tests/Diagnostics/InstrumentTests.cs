@@ -12,6 +12,29 @@ public sealed class InstrumentTests
 {
     private static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
 
+    [Theory]
+    [InlineData("tokenclient.token.requests", "{request}")]
+    [InlineData("tokenclient.token.request.duration", "s")]
+    [InlineData("tokenclient.handler.resends", "{request}")]
+    [InlineData("tokenclient.cache.requests", "{request}")]
+    [InlineData("tokenclient.cache.renewals", "{renewal}")]
+    [InlineData("tokenclient.cooldown.rejections", "{request}")]
+    public async Task EachInstrument_HasItsDocumentedNameAndUnit_ADescription_AndTheLibrarysVersion(string name, string unit)
+    {
+        await using var services = new TestServices();
+        var meters = services.Provider.GetRequiredService<IMeterFactory>();
+        _ = services.Provider.GetRequiredService<TokenClient.Diagnostics.TokenClientMetrics>(); // the instruments exist from here
+        using var collector = new MetricCollector<long>(meters, "TokenClient", name);
+        using var histogram = new MetricCollector<double>(meters, "TokenClient", name);
+
+        var instrument = collector.Instrument ?? histogram.Instrument;
+
+        instrument.Should().NotBeNull();
+        instrument!.Unit.Should().Be(unit);
+        instrument.Description.Should().NotBeNullOrWhiteSpace();
+        instrument.Meter.Version.Should().Be(typeof(ITokenClient).Assembly.GetName().Version!.ToString());
+    }
+
     [Fact]
     public async Task CacheRequests_CountHitsAndMissesPerClient_TenantsSummedUnderTheirClient()
     {
