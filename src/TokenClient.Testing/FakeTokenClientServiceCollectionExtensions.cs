@@ -27,6 +27,8 @@ public static class FakeTokenClientServiceCollectionExtensions
     public static FakeTokenEndpoint AddFakeTokenClient(this IServiceCollection services, string name, Action<TokenClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+
+        // Stryker disable once Statement : AddTokenClient and AddKeyedSingleton below refuse an empty name the same way
         ArgumentException.ThrowIfNullOrEmpty(name);
         var registered = services.Any(d => d.IsKeyedService && d.ServiceType == typeof(ITokenClient) && Equals(d.ServiceKey, name));
         if (!registered)
@@ -43,7 +45,6 @@ public static class FakeTokenClientServiceCollectionExtensions
         });
         // Options made by the root container, which is what Expire needs (a handler's own scope ends with the handler);
         // added after the application's, so that this primary handler is the one that stays.
-        services.AddHttpClient(ClientDefinition.HttpClientNameOf(name));
         services.AddOptions<HttpClientFactoryOptions>(ClientDefinition.HttpClientNameOf(name)).Configure<IServiceProvider>((options, root) =>
         {
             endpoint.Attach(root);

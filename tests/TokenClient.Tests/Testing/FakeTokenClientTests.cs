@@ -26,6 +26,7 @@ public sealed class FakeTokenClientTests
     [InlineData("Apimw", null, "application/json", "api_key", "app-id")]
     [InlineData("Login3", "https://login.example.test/oauth/token", "application/x-www-form-urlencoded", "audience", "https://fake-audience.test")]
     [InlineData("Wokelo", null, "multipart/form-data", "username", "fake-user@example.test")]
+    [InlineData("Wll", "https://auth.wlloyalty.net/oauth/token", "application/json", "client_id", "app-id")]
     public async Task AnApplicationsClient_KeepsItsProvidersWire_AndGetsATokenWithoutTheNetwork(string provider, string? endpoint, string contentType, string field, string value)
     {
         var services = provider == "Login3" ? Application(provider, ("ClientId", "app-id"), ("Domain", "login.example.test")) : Application(provider, ("ClientId", "app-id"));
@@ -65,6 +66,7 @@ public sealed class FakeTokenClientTests
 
         var failure = (await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
         failure.Error.Should().Be("INVALID_CREDENTIALS", "the code read from APIMW's envelope");
+        failure.Message.Should().Contain("Invalid API Key or Secret");
         tokens.Requests.Select(r => r.ClientSecret).Should().Equal(["fake-client-secret", "fake-client-secret"], "the application's secret never reaches the fake");
     }
 
@@ -167,7 +169,7 @@ public sealed class FakeTokenClientTests
         using var answer = await http.PostAsync(new Uri("https://fake-token-endpoint.test/crm/token"), new StringContent(body, System.Text.Encoding.UTF8, mediaType));
 
         answer.StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await answer.Content.ReadAsStringAsync()).Should().Contain("\"invalid_request\"");
+        (await answer.Content.ReadAsStringAsync()).Should().Contain("\"invalid_request\"").And.Contain("found no fields");
         tokens.Requests.Should().ContainSingle().Which.Fields.Should().BeEmpty();
         tokens.IssuedTokens.Should().BeEmpty();
     }
@@ -205,6 +207,152 @@ public sealed class FakeTokenClientTests
             await open;
             return await base.SendAsync(request, cancellationToken);
         }
+    }
+
+    [Fact]
+    public async Task AnotherClientRegistered_DoesNotStopTheFakeFromRegisteringItsOwn()
+    {
+        var services = Application("Generic", ("TokenEndpoint", "https://login.example.test/token"), ("ClientId", "id"), ("ClientSecret", "s"));
+        services.AddKeyedSingleton<object>("billing", new object()); // a keyed service of the same name, not a token client
+        var tokens = services.AddFakeTokenClient("billing");
+        await using var container = services.BuildServiceProvider();
+        container.GetRequiredService<IStartupValidator>().Validate();
+
+        await container.GetRequiredKeyedService<ITokenClient>("billing").GetTokenAsync();
+
+        tokens.RequestCount.Should().Be(1);
+        tokens.Requests.Single().Uri.Should().Be(new Uri("https://fake-token-endpoint.test/billing/token"));
+    }
+
+    [Fact]
+    public async Task Login3sAudience_WhenTheApplicationGivesOne_IsKept()
+    {
+        var services = Application("Login3", ("ClientId", "id"), ("Domain", "login.example.test"), ("Audience", "https://orders.example.test"));
+        var tokens = services.AddFakeTokenClient("app");
+        await using var container = services.BuildServiceProvider();
+
+        await container.GetRequiredKeyedService<ITokenClient>("app").GetTokenAsync();
+
+        tokens.Requests.Single().Field("audience").Should().Be("https://orders.example.test");
+    }
+
+    [Fact]
+    public async Task Expire_AloneAlsoRevokes()
+    {
+        var services = new ServiceCollection();
+        var tokens = services.AddFakeTokenClient("crm");
+        await using var container = services.BuildServiceProvider();
+        var token = await container.GetRequiredKeyedService<ITokenClient>("crm").GetTokenAsync();
+
+        tokens.Expire();
+
+        tokens.IsValid(token.Value).Should().BeFalse();
+        tokens.IsValid(null).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData(null, """{"error":"invalid_client"}""")]
+    [InlineData("Try again.", """{"error":"invalid_client","error_description":"Try again."}""")]
+    public async Task Fail_AnswersRfc6749sErrorBody_WithTheDescriptionOnlyWhenGiven(string? description, string expected)
+    {
+        await using var raw = new Raw();
+        var (tokens, http) = raw;
+        tokens.Fail(description: description);
+
+        using var answer = await http.PostAsync(FakeUri, Form("grant_type=client_credentials"));
+
+        answer.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await answer.Content.ReadAsStringAsync()).Should().Be(expected);
+        tokens.Invoking(t => t.Fail(error: "")).Should().Throw<ArgumentException>().WithParameterName("error");
+    }
+
+    [Fact]
+    public async Task ATokenAnswer_IsRfc6749s_WithATokenTypeAndARefreshToken()
+    {
+        await using var raw = new Raw();
+        var (tokens, http) = raw;
+        tokens.Lifetime = TimeSpan.FromSeconds(90.2);
+
+        using var answer = await http.PostAsync(FakeUri, Form("grant_type=client_credentials"));
+
+        using var json = System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+        json.RootElement.GetProperty("access_token").GetString().Should().Be(tokens.IssuedTokens.Single());
+        json.RootElement.GetProperty("token_type").GetString().Should().Be("Bearer");
+        json.RootElement.GetProperty("expires_in").GetInt64().Should().Be(91);
+        json.RootElement.GetProperty("refresh_token").GetString().Should().StartWith("fake-refresh.");
+    }
+
+    [Fact]
+    public async Task RecordedFields_KeepJsonValuesThatAreNotStrings_AndFormPairsWithoutAValue()
+    {
+        await using var raw = new Raw();
+        var (tokens, http) = raw;
+
+        await http.PostAsync(FakeUri, new StringContent("""{"grant_type":"client_credentials","n":12,"flag":true}""", System.Text.Encoding.UTF8, "application/json"));
+        await http.PostAsync(FakeUri, Form("grant_type=client_credentials&alone&=orphan&a+b=c%2Bd"));
+
+        var (json, form) = (tokens.Requests[0], tokens.Requests[1]);
+        (json.Field("grant_type"), json.Field("n"), json.Field("flag")).Should().Be(("client_credentials", "12", "true"));
+        form.Fields.Should().Contain(new KeyValuePair<string, string>("alone", "")).And.Contain(new KeyValuePair<string, string>("", "orphan"))
+            .And.Contain(new KeyValuePair<string, string>("a b", "c+d"));
+    }
+
+    [Theory]
+    [InlineData(":only-secret", "", "only-secret")]
+    [InlineData("id%3A1:s%20t", "id:1", "s t")]
+    [InlineData("no-colon", null, null)]
+    public async Task BasicCredentials_AreDecodedAsRfc6749Says(string pair, string? id, string? secret)
+    {
+        await using var raw = new Raw();
+        var (tokens, http) = raw;
+        using var request = new HttpRequestMessage(HttpMethod.Post, FakeUri) { Content = Form("grant_type=client_credentials&client_id=body-id") };
+        request.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pair)));
+        request.Headers.TryAddWithoutValidation("X-Two", ["a", "b"]);
+
+        await http.SendAsync(request);
+
+        var recorded = tokens.Requests.Single();
+        (recorded.ClientId, recorded.ClientSecret).Should().Be((id, secret), "Basic credentials win over the body's");
+        recorded.Headers["X-Two"].Should().Be("a, b");
+    }
+
+    [Fact]
+    public async Task BasicCredentials_NotBase64_AreNoCredentials()
+    {
+        await using var raw = new Raw();
+        var (tokens, http) = raw;
+        using var request = new HttpRequestMessage(HttpMethod.Post, FakeUri) { Content = Form("grant_type=client_credentials") };
+        request.Headers.TryAddWithoutValidation("Authorization", "Basic not*base64");
+
+        await http.SendAsync(request);
+
+        (tokens.Requests.Single().ClientId, tokens.Requests.Single().ClientSecret).Should().Be(((string?)null, (string?)null));
+    }
+
+    private static readonly Uri FakeUri = new("https://fake-token-endpoint.test/crm/token");
+
+    private static StringContent Form(string body) => new(body, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded");
+
+    // The fake's own HttpClient, for requests the library would never send.
+    private sealed class Raw : IAsyncDisposable
+    {
+        private readonly ServiceProvider _container;
+
+        public Raw()
+        {
+            var services = new ServiceCollection();
+            Tokens = services.AddFakeTokenClient("crm");
+            _container = services.BuildServiceProvider();
+            Http = _container.GetRequiredService<IHttpClientFactory>().CreateClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf("crm"));
+        }
+
+        public FakeTokenEndpoint Tokens { get; }
+
+        public HttpClient Http { get; }
+
+        public void Deconstruct(out FakeTokenEndpoint tokens, out HttpClient http) => (tokens, http) = (Tokens, Http);
+
+        public ValueTask DisposeAsync() => _container.DisposeAsync();
     }
 
     [Fact]
