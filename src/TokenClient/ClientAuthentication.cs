@@ -1,6 +1,6 @@
 namespace TokenClient;
 
-/// <summary>How the generic shaper presents the client's credentials to the token endpoint.</summary>
+/// <summary>How the client proves who it is to the token endpoint.</summary>
 public enum ClientAuthentication
 {
     /// <summary>HTTP Basic with the form-urlencoded id and secret (RFC 6749 section 2.3.1); every server must accept it.</summary>
@@ -8,4 +8,11 @@ public enum ClientAuthentication
 
     /// <summary><c>client_id</c> and <c>client_secret</c> as form fields in the request body.</summary>
     Body = 1,
+
+    /// <summary>
+    /// <c>private_key_jwt</c> (RFC 7523 section 2.2, OpenID Connect Core section 9): no secret is sent; each token request
+    /// carries a fresh JWT signed with the client's private key (<see cref="TokenClientOptions.SigningKey"/>, or an
+    /// <see cref="IClientAssertionProvider"/> registered for the client).
+    /// </summary>
+    PrivateKeyJwt = 2,
 }

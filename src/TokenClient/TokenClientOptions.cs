@@ -35,8 +35,16 @@ public sealed class TokenClientOptions
     /// <summary>The resource indicator (RFC 8707) to request, where the provider takes one.</summary>
     public string? Resource { get; set; }
 
-    /// <summary>How <c>Generic</c> presents the credentials: <see cref="TokenClient.ClientAuthentication.Basic"/> (default) or <see cref="TokenClient.ClientAuthentication.Body"/>.</summary>
+    /// <summary>
+    /// How the client proves who it is: <see cref="TokenClient.ClientAuthentication.Basic"/> (default) or
+    /// <see cref="TokenClient.ClientAuthentication.Body"/> with the secret (how <c>Generic</c> sends it), or
+    /// <see cref="TokenClient.ClientAuthentication.PrivateKeyJwt"/> with a signed assertion (<c>Generic</c> and <c>Login3</c>).
+    /// </summary>
     public ClientAuthentication ClientAuthentication { get; set; } = ClientAuthentication.Basic;
+
+    /// <summary>With <see cref="TokenClient.ClientAuthentication.PrivateKeyJwt"/>: the key that signs the client assertions
+    /// (configuration keys <c>SigningKey:Path</c>, <c>:Password</c>, <c>:KeyId</c>, <c>:Algorithm</c>).</summary>
+    public SigningKeyOptions SigningKey { get; set; } = new();
 
     /// <summary>The tenant: Lone Wolf's <c>lwt_client_id</c>, Login 3.0's <c>organization</c>. A per-call tenant (<see cref="ITokenClientFactory.GetClient(string, string)"/>) wins.</summary>
     public string? Tenant { get; set; }

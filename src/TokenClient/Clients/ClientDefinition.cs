@@ -27,6 +27,7 @@ internal sealed class ClientDefinition
     }
 
     private readonly SecretRedactor _secrets;
+    private ClientAssertionSigner? _signer;
 
     public string Name { get; }
 
@@ -45,6 +46,9 @@ internal sealed class ClientDefinition
     public TokenIdentity Identity { get; }
 
     public string HttpClientName => HttpClientNameOf(Name);
+
+    /// <summary>The key that signs this definition's client assertions, loaded when first needed (validated at start-up).</summary>
+    public ClientAssertionSigner Signer => LazyInitializer.EnsureInitialized(ref _signer, () => ClientAssertionSigner.Load(Options.SigningKey));
 
     /// <summary>The <see cref="IHttpClientFactory"/> client through which a token client calls its token endpoint.</summary>
     public static string HttpClientNameOf(string clientName) => $"TokenClient.{clientName}";

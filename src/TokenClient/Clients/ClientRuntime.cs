@@ -35,7 +35,19 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
 
     /// <summary>The token requests of one tenant under one definition.</summary>
     public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
-        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, carryFrom);
+        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, AssertionsFor(definition), carryFrom);
+
+    // private_key_jwt: the user's provider registered for the client, else the definition's signing key.
+    private ClientAssertions? AssertionsFor(ClientDefinition definition)
+    {
+        if (definition.Options.ClientAuthentication != ClientAuthentication.PrivateKeyJwt)
+        {
+            return null;
+        }
+
+        var provider = services.GetKeyedService<IClientAssertionProvider>(definition.Name);
+        return new ClientAssertions(provider is null ? definition.Signer : null, provider, Time);
+    }
 
     /// <summary>The shared level of one tenant under one definition, or null where the client does not share.</summary>
     public SharedTokenLevel? SharedLevel(ClientDefinition definition, string? tenant)

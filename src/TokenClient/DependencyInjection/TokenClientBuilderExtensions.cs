@@ -18,4 +18,17 @@ public static class TokenClientBuilderExtensions
         configure(builder.Services.AddHttpClient(ClientDefinition.HttpClientNameOf(builder.Name)));
         return builder;
     }
+
+    /// <summary>
+    /// Has <paramref name="provider"/> make this client's assertions with <see cref="ClientAuthentication.PrivateKeyJwt"/>
+    /// (a key vault, an HSM), in place of <c>SigningKey</c>; it is the keyed <see cref="IClientAssertionProvider"/> of the
+    /// client's name.
+    /// </summary>
+    public static ITokenClientBuilder UseClientAssertionProvider(this ITokenClientBuilder builder, Func<IServiceProvider, IClientAssertionProvider> provider)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(provider);
+        builder.Services.AddKeyedSingleton(builder.Name, (services, _) => provider(services));
+        return builder;
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TokenClient.Clients;
 using TokenClient.Providers;
@@ -6,14 +7,45 @@ using TokenClient.Providers;
 namespace TokenClient.DependencyInjection;
 
 /// <summary>Checks a client's configuration at start-up; every message names the client and the key.</summary>
-internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClientOptions>
+internal sealed class TokenClientOptionsValidator(IServiceProviderIsService registrations) : IValidateOptions<TokenClientOptions>
 {
     public ValidateOptionsResult Validate(string? name, TokenClientOptions options)
     {
         // Binding's problems first; an empty section alone, since every key it should have held would be reported missing.
-        var problems = options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options));
+        var hasAssertionProvider = registrations is IServiceProviderIsKeyedService keyed && keyed.IsKeyedService(typeof(IClientAssertionProvider), name);
+        var problems = options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options, hasAssertionProvider));
         var failures = problems.Select(problem => $"Token client '{name}': {problem}").ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // private_key_jwt: a provider whose endpoint takes assertions, and a key that loads (or the user's own provider).
+    private static IEnumerable<string> AssertionProblems(TokenClientOptions options, TokenRequestShaper shaper, bool hasAssertionProvider)
+    {
+        if (!shaper.TakesClientAssertions)
+        {
+            yield return $"ClientAuthentication 'PrivateKeyJwt' is not supported when Provider is '{shaper.Name}': its token endpoint takes a client secret.";
+            yield break;
+        }
+
+        if (hasAssertionProvider)
+        {
+            yield break;
+        }
+
+        string? problem = null;
+        try
+        {
+            _ = ClientAssertionSigner.Load(options.SigningKey);
+        }
+        catch (InvalidOperationException ex)
+        {
+            problem = ex.Message;
+        }
+
+        if (problem is not null)
+        {
+            yield return problem;
+        }
     }
 
     // The ranges Polly accepts, checked here so that the message names our key.
@@ -76,7 +108,7 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
         }
     }
 
-    private static IEnumerable<string> Problems(TokenClientOptions options)
+    private static IEnumerable<string> Problems(TokenClientOptions options, bool hasAssertionProvider)
     {
         if (ClientDefinition.Resolve(options) is not var (shaper, resolved))
         {
@@ -105,7 +137,14 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
             yield return "ClientId is required.";
         }
 
-        if (string.IsNullOrEmpty(options.ClientSecret))
+        if (options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt)
+        {
+            foreach (var problem in AssertionProblems(options, shaper, hasAssertionProvider))
+            {
+                yield return problem;
+            }
+        }
+        else if (string.IsNullOrEmpty(options.ClientSecret))
         {
             yield return "ClientSecret is required.";
         }
@@ -127,7 +166,7 @@ internal sealed class TokenClientOptionsValidator : IValidateOptions<TokenClient
 
         if (!Enum.IsDefined(options.ClientAuthentication))
         {
-            yield return $"ClientAuthentication '{options.ClientAuthentication}' is not known; use Basic or Body.";
+            yield return $"ClientAuthentication '{options.ClientAuthentication}' is not known; use Basic, Body or PrivateKeyJwt.";
         }
 
         foreach (var header in options.Headers.Keys.Where(h => string.IsNullOrWhiteSpace(h) || h.Equals("Authorization", StringComparison.OrdinalIgnoreCase)))

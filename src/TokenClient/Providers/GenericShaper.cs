@@ -10,21 +10,17 @@ internal sealed class GenericShaper : TokenRequestShaper
 
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Scope, OptionKeys.Audience, OptionKeys.Resource];
 
+    public override bool TakesClientAssertions => true;
+
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
     {
         var options = context.Options;
-        var inBody = options.ClientAuthentication == ClientAuthentication.Body;
-        var form = Fields(
-            options,
-            ("grant_type", "client_credentials"),
-            ("scope", options.Scope),
-            ("audience", options.Audience),
-            ("resource", options.Resource),
-            ("client_id", inBody ? options.ClientId : null),
-            ("client_secret", inBody ? options.ClientSecret : null));
+        var inBasic = options.ClientAuthentication == ClientAuthentication.Basic;
+        (string, string?)[] grant = [("grant_type", "client_credentials"), ("scope", options.Scope), ("audience", options.Audience), ("resource", options.Resource)];
+        var form = Fields(options, inBasic ? grant : [.. grant, .. ClientCredentials(context)]);
 
         var request = Post(context, new FormUrlEncodedContent(form));
-        if (!inBody)
+        if (inBasic)
         {
             request.Headers.Authorization = BasicCredentials(options.ClientId!, options.ClientSecret!);
         }

@@ -25,14 +25,12 @@ internal sealed class Login3Shaper : TokenRequestShaper
         }
     }
 
+    public override bool TakesClientAssertions => true;
+
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
         Post(context, new FormUrlEncodedContent(Fields(
             context.Options,
-            ("grant_type", "client_credentials"),
-            ("client_id", context.Options.ClientId),
-            ("client_secret", context.Options.ClientSecret),
-            ("audience", context.Options.Audience),
-            ("organization", context.Tenant))));
+            [("grant_type", "client_credentials"), .. ClientCredentials(context), ("audience", context.Options.Audience), ("organization", context.Tenant)])));
 
     private static bool IsHostName(string? domain) =>
         !string.IsNullOrEmpty(domain) && Uri.CheckHostName(domain) is UriHostNameType.Dns or UriHostNameType.IPv4;

@@ -35,6 +35,7 @@ internal static class OptionKeys
         Audience,
         Resource,
         new(nameof(TokenClientOptions.ClientAuthentication), (o, s) => o.ClientAuthentication = ParseEnum<ClientAuthentication>(s), o => o.ClientAuthentication),
+        new(nameof(TokenClientOptions.SigningKey), (o, s) => BindSigningKey(o.SigningKey, s), o => SigningKeyValue(o.SigningKey)),
         Tenant,
         new(nameof(TokenClientOptions.Region), (o, s) => o.Region = ParseEnum<WllRegion>(s), o => o.Region),
         new(nameof(TokenClientOptions.Environment), (o, s) => o.Environment = ParseEnum<WllEnvironment>(s), o => o.Environment),
@@ -104,6 +105,39 @@ internal static class OptionKeys
         Enum.TryParse<TEnum>(section.Value, ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsAsciiDigit(section.Value![0])
             ? value
             : throw Invalid(section, $"is not one of {string.Join(", ", Enum.GetNames<TEnum>())}");
+
+    private static readonly Dictionary<string, Action<SigningKeyOptions, string?>> s_signingKeyParts = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [nameof(SigningKeyOptions.Path)] = (k, v) => k.Path = v,
+        [nameof(SigningKeyOptions.Password)] = (k, v) => k.Password = v,
+        [nameof(SigningKeyOptions.KeyId)] = (k, v) => k.KeyId = v,
+        [nameof(SigningKeyOptions.Algorithm)] = (k, v) => k.Algorithm = v ?? k.Algorithm,
+    };
+
+    private static void BindSigningKey(SigningKeyOptions key, IConfigurationSection section)
+    {
+        var unknown = new List<string>();
+        foreach (var part in section.GetChildren())
+        {
+            if (s_signingKeyParts.TryGetValue(part.Key, out var set))
+            {
+                set(key, part.Value);
+            }
+            else
+            {
+                unknown.Add(part.Path);
+            }
+        }
+
+        if (section.Value is not null || unknown.Count > 0)
+        {
+            throw Invalid(unknown.Count > 0 ? section.GetSection(unknown[0][(section.Path.Length + 1)..]) : section, $"is not a signing key setting; the settings are {string.Join(", ", s_signingKeyParts.Keys.Select(k => "SigningKey:" + k))}");
+        }
+    }
+
+    // The key's settings, and the very key and certificate objects given in code.
+    private static (string?, string?, string?, string, object?, object?) SigningKeyValue(SigningKeyOptions key) =>
+        (key.Path, key.Password, key.KeyId, key.Algorithm, key.Key, key.Certificate);
 
     private static void BindPairs(IDictionary<string, string> target, IConfigurationSection section)
     {

@@ -24,6 +24,7 @@ internal sealed class SecretRedactor
     private readonly Secrets _configured;
     private string[] _recentAccessTokens = [];
     private string? _refreshToken;
+    private string? _lastAssertion;
 
     // The forms of the issued tokens, computed when first needed (a failure to quote): a tenant's entry
     // holds just the tokens until then.
@@ -62,6 +63,13 @@ internal sealed class SecretRedactor
         _issued = null;
     }
 
+    /// <summary>Adds the client assertion just sent to what is removed (the one before it is forgotten: it has expired or been used).</summary>
+    public void RememberSent(string assertion)
+    {
+        _lastAssertion = assertion;
+        _issued = null;
+    }
+
     /// <summary>Takes over the tokens another redactor of the same tenant remembered.</summary>
     public void CarryIssued(SecretRedactor other)
     {
@@ -82,7 +90,7 @@ internal sealed class SecretRedactor
             var secrets = new List<string>();
             var forms = new List<string>();
             // Stryker disable once Linq : the order of the tokens is lost anyway: their forms are sorted by length
-            foreach (var token in _recentAccessTokens.Append(_refreshToken))
+            foreach (var token in _recentAccessTokens.Append(_refreshToken).Append(_lastAssertion))
             {
                 Add(token, secrets, forms);
             }

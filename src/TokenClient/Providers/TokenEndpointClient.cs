@@ -22,6 +22,7 @@ internal sealed class TokenEndpointClient
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TokenClientMetrics _metrics;
+    private readonly ClientAssertions? _assertions;
 
     // The newest refresh token the server returned, for providers that renew with one. Only the one
     // acquisition under way touches it.
@@ -36,8 +37,10 @@ internal sealed class TokenEndpointClient
         TimeProvider time,
         ILogger logger,
         TokenClientMetrics metrics,
+        ClientAssertions? assertions = null,
         TokenEndpointClient? carryFrom = null)
     {
+        _assertions = assertions;
         _context = context;
         _shaper = shaper;
         _pipeline = pipeline;
@@ -143,7 +146,9 @@ internal sealed class TokenEndpointClient
         Answer answer;
         try
         {
-            using var request = _shaper.CreateRequest(_context, refreshToken);
+            // private_key_jwt: a new assertion for every attempt, retries included.
+            var context = _assertions is null ? _context : _context with { ClientAssertion = await _assertions.CreateAsync(_context, cancellationToken).ConfigureAwait(false) };
+            using var request = _shaper.CreateRequest(context, refreshToken);
             answer = await _transport.FetchAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (TokenRequestException ex)

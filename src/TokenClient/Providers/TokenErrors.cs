@@ -85,6 +85,12 @@ internal static class TokenErrors
             : inner is IOException ? new IOException(redacted) : new HttpRequestException(redacted);
     }
 
+    // The user's IClientAssertionProvider failed (a key vault that did not answer, say): worth trying again.
+    public static TokenRequestException AssertionFailed(TokenRequestContext context, Exception inner) =>
+        new(context.ClientName,
+            $"Token client '{context.ClientName}' could not get a client assertion from its IClientAssertionProvider: {WithoutPeriod(Quote(context, Cause(inner)))}.",
+            isTransient: true, innerException: Safe(context, inner));
+
     public static TokenRequestException TimedOut(TokenRequestContext context, Exception inner, TimeSpan? after) =>
         new(context.ClientName,
             after is { } timeout

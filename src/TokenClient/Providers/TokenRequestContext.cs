@@ -6,7 +6,11 @@ namespace TokenClient.Providers;
 /// <param name="Endpoint">The token endpoint.</param>
 /// <param name="Tenant">The tenant the token is for, if any.</param>
 /// <param name="Secrets">Removes this client's secrets from whatever the server sends back before it is quoted.</param>
-internal sealed record TokenRequestContext(string ClientName, TokenClientOptions Options, Uri Endpoint, string? Tenant, SecretRedactor Secrets);
+internal sealed record TokenRequestContext(string ClientName, TokenClientOptions Options, Uri Endpoint, string? Tenant, SecretRedactor Secrets)
+{
+    /// <summary>With <see cref="ClientAuthentication.PrivateKeyJwt"/>: this attempt's client assertion.</summary>
+    public string? ClientAssertion { get; init; }
+}
 
 /// <summary>A successful token response, as the shaper read it from the wire.</summary>
 /// <param name="AccessToken">The token.</param>

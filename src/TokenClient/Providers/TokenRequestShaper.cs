@@ -42,6 +42,24 @@ internal abstract class TokenRequestShaper
     /// <summary>Whether an API answer with this status means the token was refused: 401, and for some providers 403.</summary>
     public virtual bool IsTokenRejected(HttpStatusCode status) => status == HttpStatusCode.Unauthorized;
 
+    /// <summary>
+    /// Whether the provider's token endpoint takes the client authentications of RFC 6749 and RFC 7523 in a form
+    /// (<see cref="ClientAuthentication.PrivateKeyJwt"/>); the providers with a wire format of their own take a secret.
+    /// </summary>
+    public virtual bool TakesClientAssertions => false;
+
+    /// <summary>
+    /// The form fields that authenticate the client in the body: <c>client_id</c> and <c>client_secret</c>, or with
+    /// <see cref="ClientAuthentication.PrivateKeyJwt"/>, <c>client_id</c> and the attempt's assertion (RFC 7523 section 2.2).
+    /// </summary>
+    protected static (string Name, string? Value)[] ClientCredentials(TokenRequestContext context) =>
+        context.Options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt
+            ? [("client_id", context.Options.ClientId), ("client_assertion_type", ClientAssertionType), ("client_assertion", context.ClientAssertion)]
+            : [("client_id", context.Options.ClientId), ("client_secret", context.Options.ClientSecret)];
+
+    /// <summary>RFC 7523 section 2.2's <c>client_assertion_type</c>.</summary>
+    internal const string ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
     /// <summary>Builds the token request; with a refresh token, where <see cref="UsesRefreshTokens"/>, the refresh grant.</summary>
     public abstract HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken);
 

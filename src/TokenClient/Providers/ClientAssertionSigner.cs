@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+
+namespace TokenClient.Providers;
+
+/// <summary>
+/// Signs client assertions (RFC 7523 section 3) with System.Security.Cryptography alone: RS256, PS256 or ES256, a compact
+/// JWT written by hand with <see cref="Utf8JsonWriter"/> (trimming- and AOT-safe).
+/// </summary>
+internal sealed class ClientAssertionSigner
+{
+    /// <summary>How long an assertion is valid: long enough for one request, too short to be worth replaying.</summary>
+    internal static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    private static readonly string[] s_algorithms = ["RS256", "PS256", "ES256"];
+
+    private readonly AsymmetricAlgorithm _key;
+    private readonly string _algorithm;
+    private readonly string? _keyId;
+    private readonly string? _thumbprint;
+
+    private ClientAssertionSigner(AsymmetricAlgorithm key, string algorithm, string? keyId, string? thumbprint)
+    {
+        _key = key;
+        _algorithm = algorithm;
+        _keyId = keyId;
+        _thumbprint = thumbprint;
+    }
+
+    /// <summary>The key the options name, or what is wrong with them, naming the configuration key.</summary>
+    public static ClientAssertionSigner Load(SigningKeyOptions options)
+    {
+        var algorithm = s_algorithms.FirstOrDefault(a => string.Equals(a, options.Algorithm, StringComparison.OrdinalIgnoreCase))
+            ?? throw Problem($"SigningKey:Algorithm '{options.Algorithm}' is not supported; use RS256, PS256 or ES256.");
+        var certificate = options.Certificate ?? CertificateFrom(options);
+        var key = options.Key
+            ?? (algorithm == "ES256" ? certificate?.GetECDsaPrivateKey() : (AsymmetricAlgorithm?)certificate?.GetRSAPrivateKey())
+            ?? KeyFrom(options, algorithm);
+        Check(key, algorithm, options);
+        var thumbprint = certificate is null ? null : Base64Url(certificate.GetCertHash());
+        return new ClientAssertionSigner(key, algorithm, options.KeyId ?? certificate?.Thumbprint, thumbprint);
+    }
+
+    /// <summary>A new assertion for one token request.</summary>
+    public string Sign(string clientId, string audience, DateTimeOffset now)
+    {
+        var issuedAt = now.ToUnixTimeSeconds();
+        var header = Json(writer =>
+        {
+            writer.WriteString("alg", _algorithm);
+            writer.WriteString("typ", "JWT");
+            if (_keyId is not null)
+            {
+                writer.WriteString("kid", _keyId);
+            }
+
+            if (_thumbprint is not null)
+            {
+                writer.WriteString("x5t", _thumbprint);
+            }
+        });
+        var payload = Json(writer =>
+        {
+            writer.WriteString("iss", clientId);
+            writer.WriteString("sub", clientId);
+            writer.WriteString("aud", audience);
+            writer.WriteString("jti", Guid.NewGuid().ToString("N"));
+            writer.WriteNumber("iat", issuedAt);
+            writer.WriteNumber("nbf", issuedAt);
+            writer.WriteNumber("exp", issuedAt + (long)Lifetime.TotalSeconds);
+        });
+        var signingInput = $"{Base64Url(header)}.{Base64Url(payload)}";
+        var data = Encoding.ASCII.GetBytes(signingInput);
+        var signature = _key switch
+        {
+            ECDsa ec => ec.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
+            RSA rsa => rsa.SignData(data, HashAlgorithmName.SHA256, _algorithm == "PS256" ? RSASignaturePadding.Pss : RSASignaturePadding.Pkcs1),
+            _ => throw new InvalidOperationException($"A {_key.GetType().Name} key cannot sign {_algorithm}."),
+        };
+        return $"{signingInput}.{Base64Url(signature)}";
+    }
+
+    private static void Check(AsymmetricAlgorithm key, string algorithm, SigningKeyOptions options)
+    {
+        switch (algorithm, key)
+        {
+            case ("ES256", ECDsa { KeySize: 256 }):
+            case ("RS256" or "PS256", RSA { KeySize: >= 2048 }):
+                return;
+            case ("ES256", _):
+                throw Problem($"SigningKey ({Source(options)}) is not an EC P-256 key, which ES256 needs.");
+            case (_, RSA rsa):
+                throw Problem($"SigningKey ({Source(options)}) is an RSA key of {rsa.KeySize} bits; {algorithm} needs 2048 bits or more.");
+            default:
+                throw Problem($"SigningKey ({Source(options)}) is not an RSA key, which {algorithm} needs (ES256 takes an EC key).");
+        }
+    }
+
+    private static string Source(SigningKeyOptions options) =>
+        options.Key is not null ? "the key given in code" : options.Certificate is not null ? "the certificate given in code" : $"SigningKey:Path '{options.Path}'";
+
+    private static X509Certificate2? CertificateFrom(SigningKeyOptions options)
+    {
+        if (options.Key is not null || string.IsNullOrEmpty(options.Path))
+        {
+            return null;
+        }
+
+        var path = options.Path;
+        if (!File.Exists(path))
+        {
+            throw Problem($"SigningKey:Path '{path}' does not exist.");
+        }
+
+        try
+        {
+            if (path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
+            {
+#if NET9_0_OR_GREATER
+                return X509CertificateLoader.LoadPkcs12FromFile(path, options.Password, X509KeyStorageFlags.EphemeralKeySet);
+#else
+                return new X509Certificate2(path, options.Password, X509KeyStorageFlags.EphemeralKeySet);
+#endif
+            }
+
+            var pem = File.ReadAllText(path);
+            if (!pem.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            return string.IsNullOrEmpty(options.Password) ? X509Certificate2.CreateFromPemFile(path) : X509Certificate2.CreateFromEncryptedPemFile(path, options.Password);
+        }
+        catch (CryptographicException ex)
+        {
+            throw Problem($"SigningKey:Path '{path}' could not be read as a certificate with its private key (is SigningKey:Password right?): {ex.Message}");
+        }
+    }
+
+    private static AsymmetricAlgorithm KeyFrom(SigningKeyOptions options, string algorithm)
+    {
+        if (string.IsNullOrEmpty(options.Path))
+        {
+            throw Problem("SigningKey:Path (or a key or certificate given in code) is required when ClientAuthentication is 'PrivateKeyJwt', unless an IClientAssertionProvider is registered for the client.");
+        }
+
+        AsymmetricAlgorithm key = algorithm == "ES256" ? ECDsa.Create() : RSA.Create();
+        try
+        {
+            var pem = File.ReadAllText(options.Path);
+            if (string.IsNullOrEmpty(options.Password))
+            {
+                key.ImportFromPem(pem);
+            }
+            else
+            {
+                key.ImportFromEncryptedPem(pem, options.Password);
+            }
+
+            return key;
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            var kind = algorithm == "ES256" ? "an EC private key" : "an RSA private key";
+            throw Problem($"SigningKey:Path '{options.Path}' holds no {kind} that {algorithm} can use (is SigningKey:Password right?).");
+        }
+    }
+
+    private static InvalidOperationException Problem(string message) => new(message);
+
+    private static byte[] Json(Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            write(writer);
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    internal static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
