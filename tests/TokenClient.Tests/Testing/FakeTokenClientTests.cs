@@ -225,6 +225,19 @@ public sealed class FakeTokenClientTests
     }
 
     [Fact]
+    public async Task AnApplicationThatSignsAssertions_WithAKeyTheTestMachineLacks_SendsTheMadeUpSecret()
+    {
+        var services = Application("Generic", ("TokenEndpoint", "https://login.example.test/token"), ("ClientId", "id"), ("ClientAuthentication", "PrivateKeyJwt"));
+        var tokens = services.AddFakeTokenClient("app");
+        await using var container = services.BuildServiceProvider();
+        container.GetRequiredService<IStartupValidator>().Validate();
+
+        await container.GetRequiredKeyedService<ITokenClient>("app").GetTokenAsync();
+
+        tokens.Requests.Single().ClientSecret.Should().Be("fake-client-secret");
+    }
+
+    [Fact]
     public async Task Login3sAudience_WhenTheApplicationGivesOne_IsKept()
     {
         var services = Application("Login3", ("ClientId", "id"), ("Domain", "login.example.test"), ("Audience", "https://orders.example.test"));
