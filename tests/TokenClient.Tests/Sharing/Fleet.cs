@@ -128,9 +128,9 @@ internal sealed class Fleet : IAsyncDisposable
             {
                 values.AddRange((await database.HashGetAllAsync(key)).Select(entry => (byte[])entry.Value!));
             }
-            else
+            else if ((byte[]?)await database.StringGetAsync(key) is { } value)
             {
-                values.Add((byte[])(await database.StringGetAsync(key))!);
+                values.Add(value); // a lock's key, unless it was released between the scan and the read
             }
         }
 
