@@ -55,7 +55,9 @@ public static class FakeTokenClientServiceCollectionExtensions
 
     private static void FillBlanks(string name, TokenClientOptions options)
     {
-        // Only where the provider has no endpoint of its own (Generic, Login 3.0 without Domain): the others keep theirs.
+        // Only where the provider has no endpoint of its own (Generic, Login 3.0 without Domain), or reads it from an
+        // Authority's metadata: the others keep theirs.
+        options.Authority = null;
         if (ClientDefinition.Resolve(options) is (_, null))
         {
             options.TokenEndpoint = new Uri($"https://fake-token-endpoint.test/{Uri.EscapeDataString(name)}/token");

@@ -19,6 +19,13 @@ public sealed class TokenClientOptions
     /// <summary>The absolute URI of the token endpoint; overrides the provider's default, and is required for <c>Generic</c>.</summary>
     public Uri? TokenEndpoint { get; set; }
 
+    /// <summary>
+    /// Instead of <see cref="TokenEndpoint"/>: the issuer, whose token endpoint is read from its metadata
+    /// (<c>/.well-known/openid-configuration</c>, else <c>/.well-known/oauth-authorization-server</c>), kept for a day
+    /// and read again after a failed token request. The metadata's <c>issuer</c> must be this URI. <c>Generic</c> only.
+    /// </summary>
+    public Uri? Authority { get; set; }
+
     /// <summary>The client identifier.</summary>
     public string? ClientId { get; set; }
 

@@ -12,7 +12,7 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class ClientDefinition
 {
-    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline<Attempt> pipeline)
+    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline<Attempt> pipeline, TimeProvider time)
     {
         Name = name;
         Options = options;
@@ -21,6 +21,7 @@ internal sealed class ClientDefinition
         Pipeline = pipeline;
         Policy = new HandlerPolicy(name, options.Headers.ToArray(), options.AllowInsecureHttp, shaper.IsTokenRejected);
         _secrets = new SecretRedactor(options);
+        Metadata = options.TokenEndpoint is null && options.Authority is { } authority ? new AuthorityMetadata(authority, time) : null;
         Identity = new TokenIdentity(
             shaper.Name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, options.Tenant,
             options.Environment, options.Username, OptionKeys.Pairs(options.Parameters));
@@ -47,6 +48,9 @@ internal sealed class ClientDefinition
 
     public string HttpClientName => HttpClientNameOf(Name);
 
+    /// <summary>With an <see cref="TokenClientOptions.Authority"/> (and no TokenEndpoint): where its token endpoint is read, shared by its tenants.</summary>
+    public AuthorityMetadata? Metadata { get; }
+
     /// <summary>The key that signs this definition's client assertions, loaded when first needed (validated at start-up).</summary>
     public ClientAssertionSigner Signer => LazyInitializer.EnsureInitialized(ref _signer, () => ClientAssertionSigner.Load(Options.SigningKey));
 
@@ -55,7 +59,7 @@ internal sealed class ClientDefinition
 
     /// <summary>The provider and the endpoint the options name, or null where they name none (the validator says why).</summary>
     public static (TokenRequestShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options) =>
-        ProviderRegistry.TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? shaper.DefaultEndpoint(options)) : null;
+        ProviderRegistry.TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(options)) : null;
 
     /// <summary>The definition of validated options.</summary>
     public static ClientDefinition Build(string name, TokenClientOptions options, TimeProvider time, ILogger logger)
@@ -66,7 +70,8 @@ internal sealed class ClientDefinition
             options,
             shaper,
             endpoint ?? throw new InvalidOperationException($"Token client '{name}': {shaper.MissingEndpointProblem}"),
-            TokenRequestPipeline.Build(name, options, time, logger));
+            TokenRequestPipeline.Build(name, options, time, logger),
+            time);
     }
 
     /// <summary>What defines the tokens of a tenant (null: the client's own).</summary>

@@ -35,7 +35,7 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
 
     /// <summary>The token requests of one tenant under one definition.</summary>
     public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
-        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, AssertionsFor(definition), carryFrom);
+        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, AssertionsFor(definition), definition.Metadata, carryFrom);
 
     // private_key_jwt: the user's provider registered for the client, else the definition's signing key.
     private ClientAssertions? AssertionsFor(ClientDefinition definition)

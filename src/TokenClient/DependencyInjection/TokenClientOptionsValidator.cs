@@ -116,6 +116,30 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield break;
         }
 
+        if (options.Authority is { } authority)
+        {
+            if (options.TokenEndpoint is not null)
+            {
+                yield return "Authority and TokenEndpoint are both set; set one: the Authority's metadata names its token endpoint.";
+            }
+            else if (shaper.Name != "Generic")
+            {
+                yield return $"Authority is not used when Provider is '{shaper.Name}': its token endpoint is fixed; remove it.";
+            }
+            else if (!authority.IsAbsoluteUri)
+            {
+                yield return $"Authority '{authority}' must be an absolute URI.";
+            }
+            else if (authority.Scheme != Uri.UriSchemeHttps && !(authority.Scheme == Uri.UriSchemeHttp && authority.IsLoopback))
+            {
+                yield return $"Authority '{authority.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must use https (plain http is allowed only on loopback).";
+            }
+            else if (!string.IsNullOrEmpty(authority.Query) || !string.IsNullOrEmpty(authority.Fragment))
+            {
+                yield return $"Authority '{authority.GetLeftPart(UriPartial.Path)}' must have no query or fragment: it is an issuer identifier.";
+            }
+        }
+
         if (options.TokenEndpoint is { } endpoint)
         {
             if (!endpoint.IsAbsoluteUri)

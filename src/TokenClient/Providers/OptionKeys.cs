@@ -29,6 +29,7 @@ internal static class OptionKeys
     {
         new(nameof(TokenClientOptions.Provider), (o, s) => o.Provider = s.Value!, o => o.Provider),
         new(nameof(TokenClientOptions.TokenEndpoint), (o, s) => o.TokenEndpoint = ParseUri(s), o => o.TokenEndpoint),
+        new(nameof(TokenClientOptions.Authority), (o, s) => o.Authority = ParseUri(s), o => o.Authority),
         new(nameof(TokenClientOptions.ClientId), (o, s) => o.ClientId = s.Value, o => o.ClientId),
         new(nameof(TokenClientOptions.ClientSecret), (o, s) => o.ClientSecret = s.Value, o => o.ClientSecret),
         Scope,

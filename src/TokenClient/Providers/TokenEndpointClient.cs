@@ -23,6 +23,7 @@ internal sealed class TokenEndpointClient
     private readonly ILogger _logger;
     private readonly TokenClientMetrics _metrics;
     private readonly ClientAssertions? _assertions;
+    private readonly AuthorityMetadata? _metadata;
 
     // The newest refresh token the server returned, for providers that renew with one. Only the one
     // acquisition under way touches it.
@@ -38,13 +39,15 @@ internal sealed class TokenEndpointClient
         ILogger logger,
         TokenClientMetrics metrics,
         ClientAssertions? assertions = null,
+        AuthorityMetadata? metadata = null,
         TokenEndpointClient? carryFrom = null)
     {
         _assertions = assertions;
+        _metadata = metadata;
         _context = context;
         _shaper = shaper;
         _pipeline = pipeline;
-        _transport = new TokenEndpointTransport(context, httpClientFactory, httpClientName, time);
+        _transport = new TokenEndpointTransport(httpClientFactory, httpClientName, time);
         _cooldown = new FailureCooldown(context.ClientName, context.Options.FailureCooldown, time, logger, metrics);
         _time = time;
         _logger = logger;
@@ -143,27 +146,39 @@ internal sealed class TokenEndpointClient
 
     private async ValueTask<Attempt> AttemptAsync(string? refreshToken, CancellationToken cancellationToken)
     {
+        var context = _context;
         Answer answer;
         try
         {
-            // private_key_jwt: a new assertion for every attempt, retries included.
-            var context = _assertions is null ? _context : _context with { ClientAssertion = await _assertions.CreateAsync(_context, cancellationToken).ConfigureAwait(false) };
+            // With an Authority, the token endpoint its metadata names; private_key_jwt: a new assertion for every attempt.
+            if (_metadata is not null)
+            {
+                context = context with { Endpoint = await _metadata.TokenEndpointAsync(_context, _transport, cancellationToken).ConfigureAwait(false) };
+            }
+
+            if (_assertions is not null)
+            {
+                context = context with { ClientAssertion = await _assertions.CreateAsync(context, cancellationToken).ConfigureAwait(false) };
+            }
+
             using var request = _shaper.CreateRequest(context, refreshToken);
-            answer = await _transport.FetchAsync(request, cancellationToken).ConfigureAwait(false);
+            answer = await _transport.FetchAsync(context, request, cancellationToken).ConfigureAwait(false);
         }
         catch (TokenRequestException ex)
         {
+            _metadata?.Forget();
             return new Attempt(default, ex, RetryAfter: null);
         }
 
         try
         {
-            var parsed = _shaper.ReadResponse(_context, answer.Status, answer.Body);
+            var parsed = _shaper.ReadResponse(context, answer.Status, answer.Body);
             var token = new AccessToken(parsed.AccessToken, "Bearer", TokenLifetime.ExpiresAt(parsed, answer.ReceivedAt, _context.Options), parsed.Scope);
             return new Attempt(new IssuedToken(token, answer.ReceivedAt, parsed.RefreshToken), Failure: null, RetryAfter: null);
         }
         catch (TokenRequestException ex)
         {
+            _metadata?.Forget();
             return new Attempt(default, ex, answer.RetryDelay);
         }
     }

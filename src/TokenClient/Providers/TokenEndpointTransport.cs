@@ -17,9 +17,12 @@ internal readonly record struct Answer(HttpStatusCode Status, RetryConditionHead
 /// redirects, read the body within its limit. Every transport failure, whether before the headers or in
 /// the middle of the body, becomes a <see cref="TokenRequestException"/> here.
 /// </summary>
-internal sealed class TokenEndpointTransport(TokenRequestContext context, IHttpClientFactory httpClientFactory, string httpClientName, TimeProvider time)
+internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactory, string httpClientName, TimeProvider time)
 {
-    public async Task<Answer> FetchAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <param name="context">The attempt's context: its endpoint is the one the answer must come from.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<Answer> FetchAsync(TokenRequestContext context, HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var http = httpClientFactory.CreateClient(httpClientName);
         var headersReceived = false;
@@ -27,11 +30,11 @@ internal sealed class TokenEndpointTransport(TokenRequestContext context, IHttpC
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             headersReceived = true;
-            RefuseRedirect(response);
+            RefuseRedirect(context, response);
 
             // The lifetime counts from the response's arrival, not from the server's clock.
             var receivedAt = time.GetUtcNow();
-            var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+            var body = await ReadBodyAsync(context, response, cancellationToken).ConfigureAwait(false);
             return new Answer(response.StatusCode, response.Headers.RetryAfter, body, receivedAt);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
@@ -47,7 +50,7 @@ internal sealed class TokenEndpointTransport(TokenRequestContext context, IHttpC
     // A token request never follows a redirect: it would re-send the credentials, and accept a token, from
     // wherever the server points. The primary handler is told not to follow them (RedirectsOff); a
     // handler that follows them all the same is caught by the URI its response answers.
-    private void RefuseRedirect(HttpResponseMessage response)
+    private static void RefuseRedirect(TokenRequestContext context, HttpResponseMessage response)
     {
         if ((int)response.StatusCode is >= 300 and <= 399)
         {
@@ -61,7 +64,7 @@ internal sealed class TokenEndpointTransport(TokenRequestContext context, IHttpC
         }
     }
 
-    private async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<byte[]> ReadBodyAsync(TokenRequestContext context, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var limit = context.Options.MaxResponseSize;
         if (response.Content.Headers.ContentLength > limit)

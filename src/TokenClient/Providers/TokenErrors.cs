@@ -91,6 +91,12 @@ internal static class TokenErrors
             $"Token client '{context.ClientName}' could not get a client assertion from its IClientAssertionProvider: {WithoutPeriod(Quote(context, Cause(inner)))}.",
             isTransient: true, innerException: Safe(context, inner));
 
+    // An Authority whose metadata could not be read or is not to be trusted.
+    public static TokenRequestException Metadata(TokenRequestContext context, Uri authority, string problem, bool transient) =>
+        new(context.ClientName,
+            $"Token client '{context.ClientName}' could not use the metadata of its Authority {authority.GetLeftPart(UriPartial.Path)} ({context.Endpoint.AbsolutePath}): {WithoutPeriod(problem)}.",
+            isTransient: transient);
+
     public static TokenRequestException TimedOut(TokenRequestContext context, Exception inner, TimeSpan? after) =>
         new(context.ClientName,
             after is { } timeout

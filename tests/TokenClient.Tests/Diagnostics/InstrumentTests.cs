@@ -90,7 +90,7 @@ public sealed class InstrumentTests
 
         services.Time.Advance(TimeSpan.FromSeconds(95)); // due, still valid: served at once while the renewal fails
         (await client.GetTokenAsync()).Value.Should().Be("t1");
-        await services.Named.Cache.PendingAcquisition!.Invoking(t => t).Should().ThrowAsync<TokenRequestException>();
+        await FinishedAsync(services); // the renewal fails
         services.Time.Advance(TimeSpan.FromSeconds(5)); // expired
         await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
         collector.RecordObservableInstruments();
@@ -111,11 +111,11 @@ public sealed class InstrumentTests
 
         services.Time.Advance(TimeSpan.FromSeconds(90));
         await client.GetTokenAsync();
-        await services.Named.Cache.PendingAcquisition!;
+        await FinishedAsync(services);
         await collector.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
         services.Time.Advance(TimeSpan.FromSeconds(90));
         await client.GetTokenAsync();
-        await services.Named.Cache.PendingAcquisition!.Invoking(t => t).Should().ThrowAsync<TokenRequestException>();
+        await FinishedAsync(services); // the renewal fails
         await collector.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(30));
 
         var measurements = collector.GetMeasurementSnapshot();
@@ -124,6 +124,15 @@ public sealed class InstrumentTests
         measurements[1].Tags.Should().BeEquivalentTo([Tag("tokenclient.client", "test"), Tag("tokenclient.outcome", "failure")]);
         collector.Instrument!.Unit.Should().Be("{renewal}");
         services.TokenEndpoint.RequestCount.Should().Be(3);
+    }
+
+    // The background renewal, if it has not finished yet (on a busy machine it may have, before the test looks).
+    private static async Task FinishedAsync(TestServices services)
+    {
+        if (services.Named.Cache.PendingAcquisition is { } renewal)
+        {
+            await renewal.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
     }
 
     [Fact]

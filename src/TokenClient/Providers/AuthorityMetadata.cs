@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace TokenClient.Providers;
+
+/// <summary>
+/// The token endpoint an <see cref="TokenClientOptions.Authority"/> publishes in its metadata: OpenID Connect Discovery's
+/// <c>/.well-known/openid-configuration</c>, else RFC 8414's <c>/.well-known/oauth-authorization-server</c>. Read through
+/// the token endpoint's own client (no redirects, the same size limit), checked (the issuer is the authority, the
+/// endpoint is https), kept for a day, and read again after a failed token request.
+/// </summary>
+internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
+{
+    /// <summary>How long the metadata is kept before it is read again.</summary>
+    internal static readonly TimeSpan RefreshAfter = TimeSpan.FromDays(1);
+
+    private static readonly MediaTypeWithQualityHeaderValue s_json = new("application/json");
+
+    private readonly SemaphoreSlim _reading = new(1, 1);
+    private volatile Discovered? _discovered;
+
+    /// <summary>The token endpoint: the one read less than a day ago, else read now.</summary>
+    public async ValueTask<Uri> TokenEndpointAsync(TokenRequestContext context, TokenEndpointTransport transport, CancellationToken cancellationToken)
+    {
+        if (Current() is { } endpoint)
+        {
+            return endpoint;
+        }
+
+        await _reading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Current() is { } readMeanwhile)
+            {
+                return readMeanwhile;
+            }
+
+            var discovered = await ReadAsync(context, transport, cancellationToken).ConfigureAwait(false);
+            _discovered = discovered;
+            return discovered.TokenEndpoint;
+        }
+        finally
+        {
+            _reading.Release();
+        }
+    }
+
+    /// <summary>After a failed token request: the next one reads the metadata again (the endpoint may have moved).</summary>
+    public void Forget() => _discovered = null;
+
+    private Uri? Current() => _discovered is { } d && time.GetUtcNow() - d.ReadAt < RefreshAfter ? d.TokenEndpoint : null;
+
+    private async Task<Discovered> ReadAsync(TokenRequestContext context, TokenEndpointTransport transport, CancellationToken cancellationToken)
+    {
+        var openId = new Uri(authority.AbsoluteUri.TrimEnd('/') + "/.well-known/openid-configuration");
+        var answer = await FetchAsync(context, transport, openId, cancellationToken).ConfigureAwait(false);
+        var read = openId;
+        if (answer.Status == HttpStatusCode.NotFound)
+        {
+            // RFC 8414 section 3: the well-known segment goes between the host and the issuer's path.
+            var path = authority.AbsolutePath.TrimEnd('/');
+            read = new Uri(authority, "/.well-known/oauth-authorization-server" + (path.Length > 0 ? path : ""));
+            answer = await FetchAsync(context, transport, read, cancellationToken).ConfigureAwait(false);
+        }
+
+        var readContext = context with { Endpoint = read };
+        if (answer.Status != HttpStatusCode.OK)
+        {
+            throw TokenErrors.Metadata(readContext, authority, $"HTTP {(int)answer.Status} ({answer.Status})", TokenErrors.IsTransient(answer.Status));
+        }
+
+        var (issuer, tokenEndpoint) = Parse(readContext, answer.Body);
+        if (!string.Equals(issuer.TrimEnd('/'), authority.AbsoluteUri.TrimEnd('/'), StringComparison.Ordinal))
+        {
+            throw TokenErrors.Metadata(readContext, authority, $"its issuer '{TokenErrors.Quote(readContext, issuer)}' is not the Authority", transient: false);
+        }
+
+        if (!Uri.TryCreate(tokenEndpoint, UriKind.Absolute, out var endpoint)
+            || !(endpoint.Scheme == Uri.UriSchemeHttps || (endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback && authority.IsLoopback)))
+        {
+            throw TokenErrors.Metadata(readContext, authority, $"its token_endpoint '{TokenErrors.Quote(readContext, tokenEndpoint)}' is not an https URI", transient: false);
+        }
+
+        return new Discovered(endpoint, time.GetUtcNow());
+    }
+
+    private static async Task<Answer> FetchAsync(TokenRequestContext context, TokenEndpointTransport transport, Uri address, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, address);
+        request.Headers.Accept.Add(s_json);
+        return await transport.FetchAsync(context with { Endpoint = address }, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private (string Issuer, string TokenEndpoint) Parse(TokenRequestContext context, byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("issuer", out var issuer) && issuer.ValueKind == JsonValueKind.String
+                && root.TryGetProperty("token_endpoint", out var endpoint) && endpoint.ValueKind == JsonValueKind.String)
+            {
+                return (issuer.GetString()!, endpoint.GetString()!);
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: said below.
+        }
+
+        // Stryker disable once all : a transient failure: a whole answer may come next time
+        throw TokenErrors.Metadata(context, authority, "it is not a JSON object with an issuer and a token_endpoint", transient: true);
+    }
+
+    private sealed record Discovered(Uri TokenEndpoint, DateTimeOffset ReadAt);
+}

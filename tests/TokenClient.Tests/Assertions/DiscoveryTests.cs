@@ -1,0 +1,172 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TokenClient.Tests.Conformance;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Assertions;
+
+/// <summary>Authority: the token endpoint read from the issuer's metadata, checked, kept for a day, read again after a failure.</summary>
+public sealed class DiscoveryTests
+{
+    private static readonly Uri Authority = new("https://login.example.test/tenant-1");
+
+    private static TestServices Services(Func<RecordedRequest, HttpResponseMessage> answer, Action<TokenClientOptions>? configure = null)
+    {
+        var services = new TestServices(o =>
+        {
+            o.TokenEndpoint = null;
+            o.Authority = Authority;
+            configure?.Invoke(o);
+        });
+        services.TokenEndpoint.Respond = _ => Task.FromResult(answer(services.TokenEndpoint.Requests.Last()));
+        return services;
+    }
+
+    private static HttpResponseMessage Metadata(string issuer, string tokenEndpoint) =>
+        FakeTokenEndpoint.Json(HttpStatusCode.OK, $$"""{"issuer":"{{issuer}}","token_endpoint":"{{tokenEndpoint}}","jwks_uri":"{{issuer}}/keys"}""");
+
+    private static HttpResponseMessage Standard(RecordedRequest request) => request.Uri!.AbsolutePath switch
+    {
+        "/tenant-1/.well-known/openid-configuration" => Metadata("https://login.example.test/tenant-1", "https://login.example.test/tenant-1/oauth2/token"),
+        "/tenant-1/oauth2/token" => FakeTokenEndpoint.Token("t-" + Guid.NewGuid().ToString("N"), 3600),
+        _ => new HttpResponseMessage(HttpStatusCode.NotFound),
+    };
+
+    [Fact]
+    public async Task TheTokenEndpoint_IsReadFromTheMetadata_OnceADay_AndAgainAfterAFailure()
+    {
+        await using var services = Services(Standard);
+        var client = services.Client;
+
+        client.Invalidate(await client.GetTokenAsync());
+        client.Invalidate(await client.GetTokenAsync());
+        var paths = () => services.TokenEndpoint.Requests.Select(r => $"{r.Method} {r.Uri!.AbsolutePath}").ToList();
+        paths().Should().Equal("GET /tenant-1/.well-known/openid-configuration", "POST /tenant-1/oauth2/token", "POST /tenant-1/oauth2/token");
+
+        services.Time.Advance(TimeSpan.FromDays(1));
+        client.Invalidate(await client.GetTokenAsync());
+        paths().Skip(3).Should().Equal("GET /tenant-1/.well-known/openid-configuration", "POST /tenant-1/oauth2/token");
+
+        services.TokenEndpoint.Respond = _ => Task.FromResult(services.TokenEndpoint.Requests.Last().Method == HttpMethod.Post
+            ? new HttpResponseMessage(HttpStatusCode.NotFound) // the endpoint moved
+            : Standard(services.TokenEndpoint.Requests.Last()));
+        await client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+        services.TokenEndpoint.Respond = _ => Task.FromResult(Standard(services.TokenEndpoint.Requests.Last()));
+        services.Time.Advance(TimeSpan.FromSeconds(5)); // past the failure's cooldown
+        await client.GetTokenAsync();
+        paths().Skip(6).Should().Equal("GET /tenant-1/.well-known/openid-configuration", "POST /tenant-1/oauth2/token");
+    }
+
+    [Fact]
+    public async Task WithoutOpenIdConnectMetadata_Rfc8414sWellKnownPathIsRead()
+    {
+        await using var services = Services(r => r.Uri!.AbsolutePath switch
+        {
+            "/.well-known/oauth-authorization-server/tenant-1" => Metadata("https://login.example.test/tenant-1", "https://token.example.test/issue"),
+            "/issue" => FakeTokenEndpoint.Token("t", 3600),
+            _ => new HttpResponseMessage(HttpStatusCode.NotFound),
+        });
+
+        (await services.Client.GetTokenAsync()).Value.Should().Be("t");
+
+        services.TokenEndpoint.Requests.Select(r => r.Uri!.AbsoluteUri).Should().Equal(
+            "https://login.example.test/tenant-1/.well-known/openid-configuration",
+            "https://login.example.test/.well-known/oauth-authorization-server/tenant-1",
+            "https://token.example.test/issue");
+    }
+
+    [Theory]
+    [InlineData("https://evil.example.test/tenant-1", "https://login.example.test/tenant-1/oauth2/token", "its issuer 'https://evil.example.test/tenant-1' is not the Authority")]
+    [InlineData("https://login.example.test/tenant-1", "http://login.example.test/oauth2/token", "its token_endpoint 'http://login.example.test/oauth2/token' is not an https URI")]
+    [InlineData("https://login.example.test/tenant-1", "/oauth2/token", "its token_endpoint '/oauth2/token' is not an https URI")]
+    public async Task MetadataNotToBeTrusted_IsRefused_AndNoCredentialIsSent(string issuer, string tokenEndpoint, string problem)
+    {
+        await using var services = Services(_ => Metadata(issuer, tokenEndpoint));
+
+        var thrown = (await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
+
+        thrown.Message.Should().Be($"Token client 'test' could not use the metadata of its Authority https://login.example.test/tenant-1 (/tenant-1/.well-known/openid-configuration): {problem}.");
+        thrown.IsTransient.Should().BeFalse();
+        services.TokenEndpoint.Requests.Should().OnlyContain(r => r.Method == HttpMethod.Get, "the credentials never went anywhere");
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.ServiceUnavailable, "", true, "HTTP 503 (ServiceUnavailable)")]
+    [InlineData(HttpStatusCode.OK, "<html>maintenance</html>", true, "it is not a JSON object with an issuer and a token_endpoint")]
+    [InlineData(HttpStatusCode.OK, """{"issuer":"https://login.example.test/tenant-1"}""", true, "it is not a JSON object with an issuer and a token_endpoint")]
+    [InlineData(HttpStatusCode.Forbidden, "", false, "HTTP 403 (Forbidden)")]
+    public async Task MetadataThatCannotBeRead_FailsTheRequest_TransientOrNot(HttpStatusCode status, string body, bool transient, string problem)
+    {
+        await using var services = Services(_ => new HttpResponseMessage(status) { Content = new StringContent(body) });
+
+        var thrown = (await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
+
+        thrown.IsTransient.Should().Be(transient);
+        thrown.Message.Should().EndWith($": {problem}.");
+    }
+
+    [Fact]
+    public async Task AMetadataRedirect_IsNotFollowed()
+    {
+        await using var services = Services(_ =>
+        {
+            var moved = new HttpResponseMessage(HttpStatusCode.Found);
+            moved.Headers.Location = new Uri("https://evil.example.test/.well-known/openid-configuration");
+            return moved;
+        });
+
+        var thrown = (await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
+
+        thrown.Message.Should().Contain("a redirect to evil.example.test; token requests never follow redirects");
+        services.TokenEndpoint.RequestCount.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task OpenIddictsOwnMetadata_LeadsToItsTokenEndpoint()
+    {
+        await using var server = await OpenIddictServer.StartAsync(TimeSpan.FromMinutes(5));
+        var authority = new Uri(server.TokenEndpoint.GetLeftPart(UriPartial.Authority) + "/");
+        await using var services = new TestServices(
+            o =>
+            {
+                o.TokenEndpoint = null;
+                o.Authority = authority;
+                o.ClientId = OpenIddictServer.ClientId;
+                o.ClientSecret = OpenIddictServer.ClientSecret;
+            },
+            endpoint: server.TokenEndpoint,
+            time: TimeProvider.System);
+
+        (await services.Client.GetTokenAsync()).Value.Should().NotBeNullOrEmpty();
+
+        server.GrantsServed.Should().Equal("client_credentials");
+    }
+
+    [Theory]
+    [InlineData("https://login.example.test/", "https://login.example.test/token", "Generic", "Authority and TokenEndpoint are both set; set one: the Authority's metadata names its token endpoint.")]
+    [InlineData("https://login.example.test/", null, "Login3", "Authority is not used when Provider is 'Login3': its token endpoint is fixed; remove it.")]
+    [InlineData("http://login.example.test/", null, "Generic", "Authority 'http://login.example.test/' must use https (plain http is allowed only on loopback).")]
+    [InlineData("https://login.example.test/?tenant=1", null, "Generic", "Authority 'https://login.example.test/' must have no query or fragment: it is an issuer identifier.")]
+    public void StartUp_AnAuthorityThatCannotBeUsed_IsReported(string authority, string? tokenEndpoint, string provider, string expected)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Provider"] = provider,
+            ["Authority"] = authority,
+            ["TokenEndpoint"] = tokenEndpoint,
+            ["ClientId"] = "id",
+            ["ClientSecret"] = "s",
+            ["Audience"] = "https://api.example.test",
+            ["Domain"] = "login.example.test",
+        };
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Contain("Token client 'api': " + expected);
+    }
+}
