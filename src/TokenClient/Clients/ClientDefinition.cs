@@ -58,13 +58,13 @@ internal sealed class ClientDefinition
     public static string HttpClientNameOf(string clientName) => $"TokenClient.{clientName}";
 
     /// <summary>The provider and the endpoint the options name, or null where they name none (the validator says why).</summary>
-    public static (TokenRequestShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options) =>
-        ProviderRegistry.TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(options)) : null;
+    public static (TokenRequestShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, ProviderCatalog? providers = null) =>
+        (providers is null ? ProviderRegistry.TryGet(options.Provider, out var shaper) : providers.TryGet(options.Provider, out shaper)) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(options)) : null;
 
     /// <summary>The definition of validated options.</summary>
-    public static ClientDefinition Build(string name, TokenClientOptions options, TimeProvider time, ILogger logger)
+    public static ClientDefinition Build(string name, TokenClientOptions options, TimeProvider time, ILogger logger, ProviderCatalog? providers = null)
     {
-        var (shaper, endpoint) = Resolve(options) ?? throw new InvalidOperationException($"Token client '{name}': Provider '{options.Provider}' is not known.");
+        var (shaper, endpoint) = Resolve(options, providers) ?? throw new InvalidOperationException($"Token client '{name}': Provider '{options.Provider}' is not known.");
         return new ClientDefinition(
             name,
             options,

@@ -16,6 +16,9 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
 
     public TimeProvider Time { get; } = time;
 
+    /// <summary>The built-in providers and those the user added.</summary>
+    public ProviderCatalog Providers { get; } = services.GetRequiredService<ProviderCatalog>();
+
     /// <summary>The container's instruments.</summary>
     public TokenClientMetrics Metrics { get; } = metrics;
 

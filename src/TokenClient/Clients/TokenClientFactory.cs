@@ -115,7 +115,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         }
     }
 
-    private ClientDefinition Define(string name) => ClientDefinition.Build(name, _options.Create(name), _runtime.Time, _runtime.EndpointLogger);
+    private ClientDefinition Define(string name) => ClientDefinition.Build(name, _options.Create(name), _runtime.Time, _runtime.EndpointLogger, _runtime.Providers);
 
     private void Reload(string? name)
     {
@@ -136,7 +136,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
                     return; // a provider's periodic refresh that changed nothing costs nothing
                 }
 
-                client.Update(ClientDefinition.Build(name, options, _runtime.Time, _runtime.EndpointLogger));
+                client.Update(ClientDefinition.Build(name, options, _runtime.Time, _runtime.EndpointLogger, _runtime.Providers));
                 Log.ConfigurationApplied(_runtime.FactoryLogger, name);
             }
 #pragma warning disable CA1031 // Whatever a configuration callback throws, the last valid definition keeps running.

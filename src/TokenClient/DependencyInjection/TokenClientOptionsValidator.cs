@@ -7,13 +7,13 @@ using TokenClient.Providers;
 namespace TokenClient.DependencyInjection;
 
 /// <summary>Checks a client's configuration at start-up; every message names the client and the key.</summary>
-internal sealed class TokenClientOptionsValidator(IServiceProviderIsService registrations) : IValidateOptions<TokenClientOptions>
+internal sealed class TokenClientOptionsValidator(IServiceProviderIsService registrations, ProviderCatalog providers) : IValidateOptions<TokenClientOptions>
 {
     public ValidateOptionsResult Validate(string? name, TokenClientOptions options)
     {
         // Binding's problems first; an empty section alone, since every key it should have held would be reported missing.
         var hasAssertionProvider = registrations is IServiceProviderIsKeyedService keyed && keyed.IsKeyedService(typeof(IClientAssertionProvider), name);
-        var problems = options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options, hasAssertionProvider));
+        var problems = options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options, hasAssertionProvider, providers));
         var failures = problems.Select(problem => $"Token client '{name}': {problem}").ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -108,11 +108,11 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
         }
     }
 
-    private static IEnumerable<string> Problems(TokenClientOptions options, bool hasAssertionProvider)
+    private static IEnumerable<string> Problems(TokenClientOptions options, bool hasAssertionProvider, ProviderCatalog providers)
     {
-        if (ClientDefinition.Resolve(options) is not var (shaper, resolved))
+        if (ClientDefinition.Resolve(options, providers) is not var (shaper, resolved))
         {
-            yield return $"Provider '{options.Provider}' is not known; use one of {string.Join(", ", ProviderRegistry.Names)}.";
+            yield return $"Provider '{options.Provider}' is not known; use one of {string.Join(", ", providers.Names)} (or add it with services.AddTokenProvider).";
             yield break;
         }
 

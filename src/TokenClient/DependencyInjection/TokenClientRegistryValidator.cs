@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TokenClient.Clients;
+using TokenClient.Providers;
 
 namespace TokenClient.DependencyInjection;
 
@@ -9,11 +10,11 @@ namespace TokenClient.DependencyInjection;
 /// <see cref="OptionsValidationException"/>, one per line, rather than the first client's alone or an
 /// <see cref="AggregateException"/> of one exception per client.
 /// </summary>
-internal sealed class TokenClientRegistryValidator(IOptionsFactory<TokenClientOptions> clients) : IValidateOptions<TokenClientRegistry>
+internal sealed class TokenClientRegistryValidator(IOptionsFactory<TokenClientOptions> clients, ProviderCatalog providers) : IValidateOptions<TokenClientRegistry>
 {
     public ValidateOptionsResult Validate(string? name, TokenClientRegistry options)
     {
-        var problems = options.Problems().ToList();
+        var problems = options.Problems().Concat(providers.Problems).ToList();
         foreach (var client in options.Names)
         {
             try

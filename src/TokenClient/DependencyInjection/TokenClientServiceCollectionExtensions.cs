@@ -53,9 +53,22 @@ public static class TokenClientServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Adds a provider of the user's own (a wire format TokenClient does not know), chosen by a client's <c>Provider</c> key
+    /// as <see cref="TokenProvider.Name"/> says.
+    /// </summary>
+    public static IServiceCollection AddTokenProvider(this IServiceCollection services, TokenProvider provider)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(provider);
+        services.AddSingleton(provider);
+        return services;
+    }
+
     /// <summary>Validates every client at start-up, and the registrations as a whole (names registered twice, handlers' names).</summary>
     internal static void AddRegistryValidation(IServiceCollection services)
     {
+        services.TryAddSingleton<ProviderCatalog>();
         services.AddOptions<TokenClientRegistry>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientRegistry>, TokenClientRegistryValidator>());
     }

@@ -179,6 +179,13 @@ public sealed class FleetTests(RedisFixture redis) : IClassFixture<RedisFixture>
             await writer.Cache.SetAsync(writer.Key, forged);
             var instance = fleet.Start();
             (await instance.GetTokenAsync()).Value.Should().NotBe("forged").And.StartWith("token-");
+
+            // The instance shares its token in the background: let that write land before the next forgery, or it would
+            // overwrite the forgery and the next instance would take a real token (seen once on a loaded machine).
+            for (var look = 0; look < 200 && await writer.Cache.GetAsync(writer.Key) is { } stored && stored.AsSpan().SequenceEqual(forged); look++)
+            {
+                await Task.Delay(25);
+            }
         }
 
         fleet.Endpoint.RequestCount.Should().Be(forgeries.Length);

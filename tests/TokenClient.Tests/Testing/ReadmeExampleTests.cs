@@ -21,4 +21,16 @@ public sealed class ReadmeExampleTests
         test.Should().Contain("tokens.Expire();").And.Contain("AddFakeTokenClient(\"backoffice\")");
         file.Should().StartWith(usings).And.Contain(test);
     }
+
+    [Fact]
+    public void TheReadmesCustomProvider_IsAcmeProvider_WordForWord()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md")).ReplaceLineEndings("\n");
+        var section = readme[readme.IndexOf("## Adding a provider of your own", StringComparison.Ordinal)..];
+        var example = Regex.Match(section, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
+        var file = File.ReadAllText(Path.Combine(Repository.Root, "tests", "TokenClient.Tests", "CustomProviders", "AcmeProvider.cs")).ReplaceLineEndings("\n");
+
+        example.Should().StartWith("public sealed class AcmeProvider").And.Contain("answer.Failure(");
+        file.Should().Contain(example);
+    }
 }

@@ -1,0 +1,52 @@
+using System.Net;
+
+namespace TokenClient.Providers;
+
+/// <summary>A user's <see cref="TokenProvider"/> behind the shaper the library runs: its answer is checked as the built-ins' are.</summary>
+internal sealed class CustomShaper(TokenProvider provider) : TokenRequestShaper
+{
+    public override string Name => provider.Name;
+
+    // Every key a provider may send is the user's to use.
+    public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = OptionKeys.SentByProvider.ToArray();
+
+    public override Uri? DefaultEndpoint(TokenClientOptions options) => provider.DefaultEndpoint(options);
+
+    public override IEnumerable<string> Validate(TokenClientOptions options) => provider.Validate(options);
+
+    public override bool IsTokenRejected(HttpStatusCode status) => provider.IsTokenRejected(status);
+
+    public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
+        provider.CreateRequest(new TokenProviderRequest(context.ClientName, context.Endpoint, context.Options, context.Tenant))
+        ?? throw new InvalidOperationException($"The token provider '{Name}' built no request.");
+
+    public override TokenResponse ReadResponse(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
+    {
+        TokenProviderResponse read;
+        try
+        {
+            var bytes = body.ToArray();
+            read = provider.ReadResponse(new TokenProviderAnswer(
+                status,
+                bytes,
+                () =>
+                {
+                    var oauth = OAuthResponseReader.Read(context, status, bytes);
+                    return new TokenProviderResponse(oauth.AccessToken, oauth.Lifetime, oauth.Scope);
+                },
+                (error, description) => TokenErrors.FromOAuthError(context, status, error, description)));
+        }
+        catch (Exception ex) when (ex is not TokenRequestException)
+        {
+            throw TokenErrors.UnreadableResponse(context, status, $"the token provider '{Name}' could not read the answer ({ex.GetType().Name})");
+        }
+
+        // The same checks as an RFC 6749 answer: a Bearer token that fits a header, a lifetime within bounds.
+        return OAuthResponseReader.ToTokenResponse(context, status, new OAuthTokenResponse
+        {
+            AccessToken = read.AccessToken,
+            ExpiresIn = read.Lifetime?.TotalSeconds,
+            Scope = read.Scope,
+        });
+    }
+}
