@@ -70,7 +70,8 @@ public static class FakeTokenClientServiceCollectionExtensions
         // The application's secrets never reach the fake (nor a failing test's message that quotes a request). A client
         // that signs assertions with a key the test machine lacks sends the made-up secret instead.
         options.ClientSecret = "fake-client-secret";
-        if (options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt && !options.SigningKey.IsSet)
+        if ((options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt && !options.SigningKey.IsSet)
+            || (options.ClientAuthentication == ClientAuthentication.Tls && !options.ClientCertificate.IsSet))
         {
             options.ClientAuthentication = ClientAuthentication.Basic;
         }

@@ -15,4 +15,11 @@ public enum ClientAuthentication
     /// <see cref="IClientAssertionProvider"/> registered for the client).
     /// </summary>
     PrivateKeyJwt = 2,
+
+    /// <summary>
+    /// Mutual TLS (RFC 8705): the client presents its certificate (<see cref="TokenClientOptions.ClientCertificate"/>) in the
+    /// TLS handshake with the token endpoint, and sends only its <c>client_id</c>. The same certificate is presented to the
+    /// APIs called through the token handler, for servers that bind the token to it.
+    /// </summary>
+    Tls = 3,
 }

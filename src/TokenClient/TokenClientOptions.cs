@@ -53,6 +53,10 @@ public sealed class TokenClientOptions
     /// (configuration keys <c>SigningKey:Path</c>, <c>:Password</c>, <c>:KeyId</c>, <c>:Algorithm</c>).</summary>
     public SigningKeyOptions SigningKey { get; set; } = new();
 
+    /// <summary>With <see cref="TokenClient.ClientAuthentication.Tls"/>: the client's certificate (configuration keys
+    /// <c>ClientCertificate:Path</c>, <c>:Password</c>).</summary>
+    public ClientCertificateOptions ClientCertificate { get; set; } = new();
+
     /// <summary>The tenant: Lone Wolf's <c>lwt_client_id</c>, Login 3.0's <c>organization</c>. A per-call tenant (<see cref="ITokenClientFactory.GetClient(string, string)"/>) wins.</summary>
     public string? Tenant { get; set; }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Polly;
 using TokenClient.Http;
@@ -29,6 +30,7 @@ internal sealed class ClientDefinition
 
     private readonly SecretRedactor _secrets;
     private ClientAssertionSigner? _signer;
+    private X509Certificate2? _certificate;
 
     public string Name { get; }
 
@@ -50,6 +52,10 @@ internal sealed class ClientDefinition
 
     /// <summary>With an <see cref="TokenClientOptions.Authority"/> (and no TokenEndpoint): where its token endpoint is read, shared by its tenants.</summary>
     public AuthorityMetadata? Metadata { get; }
+
+    /// <summary>With mutual TLS: the client's certificate, loaded when first needed (validated at start-up); null otherwise.</summary>
+    public X509Certificate2? ClientCertificate => Options.ClientAuthentication != ClientAuthentication.Tls ? null
+        : LazyInitializer.EnsureInitialized(ref _certificate, () => ClientCertificates.Load(Options.ClientCertificate));
 
     /// <summary>The key that signs this definition's client assertions, loaded when first needed (validated at start-up).</summary>
     public ClientAssertionSigner Signer => LazyInitializer.EnsureInitialized(ref _signer, () => ClientAssertionSigner.Load(Options.SigningKey));

@@ -48,6 +48,31 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
         }
     }
 
+    // Mutual TLS: a provider whose endpoint takes it, and a certificate with its key that loads.
+    private static IEnumerable<string> CertificateProblems(TokenClientOptions options, TokenRequestShaper shaper)
+    {
+        if (!shaper.TakesClientAssertions)
+        {
+            yield return $"ClientAuthentication 'Tls' is not supported when Provider is '{shaper.Name}': its token endpoint takes a client secret.";
+            yield break;
+        }
+
+        string? problem = null;
+        try
+        {
+            _ = ClientCertificates.Load(options.ClientCertificate);
+        }
+        catch (InvalidOperationException ex)
+        {
+            problem = ex.Message;
+        }
+
+        if (problem is not null)
+        {
+            yield return problem;
+        }
+    }
+
     // The ranges Polly accepts, checked here so that the message names our key.
     private static IEnumerable<string> ResilienceProblems(TokenClientOptions o)
     {
@@ -161,7 +186,14 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield return "ClientId is required.";
         }
 
-        if (options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt)
+        if (options.ClientAuthentication == ClientAuthentication.Tls)
+        {
+            foreach (var problem in CertificateProblems(options, shaper))
+            {
+                yield return problem;
+            }
+        }
+        else if (options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt)
         {
             foreach (var problem in AssertionProblems(options, shaper, hasAssertionProvider))
             {
@@ -190,7 +222,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
 
         if (!Enum.IsDefined(options.ClientAuthentication))
         {
-            yield return $"ClientAuthentication '{options.ClientAuthentication}' is not known; use Basic, Body or PrivateKeyJwt.";
+            yield return $"ClientAuthentication '{options.ClientAuthentication}' is not known; use Basic, Body, PrivateKeyJwt or Tls.";
         }
 
         foreach (var header in options.Headers.Keys.Where(h => string.IsNullOrWhiteSpace(h) || h.Equals("Authorization", StringComparison.OrdinalIgnoreCase)))

@@ -65,6 +65,15 @@ public static class TokenClientServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>With mutual TLS (<see cref="ClientAuthentication.Tls"/>): the client's certificate on the primary handler being built.</summary>
+    internal static void PresentClientCertificate(HttpMessageHandlerBuilder builder, string clientName)
+    {
+        if (builder.Services.GetRequiredService<TokenClientFactory>().Named(clientName).Definition.ClientCertificate is { } certificate)
+        {
+            ClientCertificates.Apply(builder, certificate);
+        }
+    }
+
     /// <summary>Validates every client at start-up, and the registrations as a whole (names registered twice, handlers' names).</summary>
     internal static void AddRegistryValidation(IServiceCollection services)
     {
@@ -86,7 +95,11 @@ public static class TokenClientServiceCollectionExtensions
 
         // After every Configure (ConfigurePrimaryHttpMessageHandler, ConfigureHttpClientDefaults): whatever primary
         // handler the user chose, the token request never follows a redirect.
-        services.PostConfigure<HttpClientFactoryOptions>(httpClientName, o => o.HttpMessageHandlerBuilderActions.Add(RedirectsOff.Apply));
+        services.PostConfigure<HttpClientFactoryOptions>(httpClientName, o =>
+        {
+            o.HttpMessageHandlerBuilderActions.Add(RedirectsOff.Apply);
+            o.HttpMessageHandlerBuilderActions.Add(builder => PresentClientCertificate(builder, name));
+        });
         // Validated at start-up with every other client, by the registry's validator: one exception for all.
         services.Configure<TokenClientRegistry>(registry => registry.Add(name));
         AddRegistryValidation(services);

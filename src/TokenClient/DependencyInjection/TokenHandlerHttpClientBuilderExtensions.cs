@@ -37,7 +37,12 @@ public static class TokenHandlerHttpClientBuilderExtensions
         });
 
         // After every Configure, so after whichever primary handler the user chose.
-        builder.Services.PostConfigure<HttpClientFactoryOptions>(builder.Name, o => o.HttpMessageHandlerBuilderActions.Add(TakeOverRedirects));
+        // With mutual TLS, the API is given the same certificate: a server that binds the token to it (RFC 8705 section 3) checks it.
+        builder.Services.PostConfigure<HttpClientFactoryOptions>(builder.Name, o =>
+        {
+            o.HttpMessageHandlerBuilderActions.Add(TakeOverRedirects);
+            o.HttpMessageHandlerBuilderActions.Add(b => TokenClientServiceCollectionExtensions.PresentClientCertificate(b, name));
+        });
         return builder;
     }
 

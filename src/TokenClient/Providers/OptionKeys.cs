@@ -16,6 +16,21 @@ internal sealed record OptionKey(string Name, Action<TokenClientOptions, IConfig
 /// </summary>
 internal static class OptionKeys
 {
+    // The settings of the keys that have settings of their own (before the table, which binds with them).
+    private static readonly Dictionary<string, Action<SigningKeyOptions, string?>> s_signingKeyParts = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [nameof(SigningKeyOptions.Path)] = (k, v) => k.Path = v,
+        [nameof(SigningKeyOptions.Password)] = (k, v) => k.Password = v,
+        [nameof(SigningKeyOptions.KeyId)] = (k, v) => k.KeyId = v,
+        [nameof(SigningKeyOptions.Algorithm)] = (k, v) => k.Algorithm = v ?? k.Algorithm,
+    };
+
+    private static readonly Dictionary<string, Action<ClientCertificateOptions, string?>> s_clientCertificateParts = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [nameof(ClientCertificateOptions.Path)] = (c, v) => c.Path = v,
+        [nameof(ClientCertificateOptions.Password)] = (c, v) => c.Password = v,
+    };
+
     public static readonly OptionKey Scope = Sent(nameof(TokenClientOptions.Scope), (o, v) => o.Scope = v, o => o.Scope);
     public static readonly OptionKey Audience = Sent(nameof(TokenClientOptions.Audience), (o, v) => o.Audience = v, o => o.Audience);
     public static readonly OptionKey Resource = Sent(nameof(TokenClientOptions.Resource), (o, v) => o.Resource = v, o => o.Resource);
@@ -36,7 +51,8 @@ internal static class OptionKeys
         Audience,
         Resource,
         new(nameof(TokenClientOptions.ClientAuthentication), (o, s) => o.ClientAuthentication = ParseEnum<ClientAuthentication>(s), o => o.ClientAuthentication),
-        new(nameof(TokenClientOptions.SigningKey), (o, s) => BindSigningKey(o.SigningKey, s), o => SigningKeyValue(o.SigningKey)),
+        new(nameof(TokenClientOptions.SigningKey), (o, s) => BindNested(o.SigningKey, s, s_signingKeyParts), o => SigningKeyValue(o.SigningKey)),
+        new(nameof(TokenClientOptions.ClientCertificate), (o, s) => BindNested(o.ClientCertificate, s, s_clientCertificateParts), o => (o.ClientCertificate.Path, o.ClientCertificate.Password, o.ClientCertificate.Certificate)),
         Tenant,
         new(nameof(TokenClientOptions.Region), (o, s) => o.Region = ParseEnum<WllRegion>(s), o => o.Region),
         new(nameof(TokenClientOptions.Environment), (o, s) => o.Environment = ParseEnum<WllEnvironment>(s), o => o.Environment),
@@ -107,32 +123,25 @@ internal static class OptionKeys
             ? value
             : throw Invalid(section, $"is not one of {string.Join(", ", Enum.GetNames<TEnum>())}");
 
-    private static readonly Dictionary<string, Action<SigningKeyOptions, string?>> s_signingKeyParts = new(StringComparer.OrdinalIgnoreCase)
+    // A key with settings of its own (SigningKey:Path, ClientCertificate:Password): a setting it does not have is named.
+    private static void BindNested<T>(T target, IConfigurationSection section, Dictionary<string, Action<T, string?>> parts)
     {
-        [nameof(SigningKeyOptions.Path)] = (k, v) => k.Path = v,
-        [nameof(SigningKeyOptions.Password)] = (k, v) => k.Password = v,
-        [nameof(SigningKeyOptions.KeyId)] = (k, v) => k.KeyId = v,
-        [nameof(SigningKeyOptions.Algorithm)] = (k, v) => k.Algorithm = v ?? k.Algorithm,
-    };
-
-    private static void BindSigningKey(SigningKeyOptions key, IConfigurationSection section)
-    {
-        var unknown = new List<string>();
+        var unknown = new List<IConfigurationSection>();
         foreach (var part in section.GetChildren())
         {
-            if (s_signingKeyParts.TryGetValue(part.Key, out var set))
+            if (parts.TryGetValue(part.Key, out var set))
             {
-                set(key, part.Value);
+                set(target, part.Value);
             }
             else
             {
-                unknown.Add(part.Path);
+                unknown.Add(part);
             }
         }
 
         if (section.Value is not null || unknown.Count > 0)
         {
-            throw Invalid(unknown.Count > 0 ? section.GetSection(unknown[0][(section.Path.Length + 1)..]) : section, $"is not a signing key setting; the settings are {string.Join(", ", s_signingKeyParts.Keys.Select(k => "SigningKey:" + k))}");
+            throw Invalid(unknown.Count > 0 ? unknown[0] : section, $"is not a {section.Key} setting; the settings are {string.Join(", ", parts.Keys.Select(k => $"{section.Key}:{k}"))}");
         }
     }
 

@@ -43,8 +43,9 @@ internal abstract class TokenRequestShaper
     public virtual bool IsTokenRejected(HttpStatusCode status) => status == HttpStatusCode.Unauthorized;
 
     /// <summary>
-    /// Whether the provider's token endpoint takes the client authentications of RFC 6749 and RFC 7523 in a form
-    /// (<see cref="ClientAuthentication.PrivateKeyJwt"/>); the providers with a wire format of their own take a secret.
+    /// Whether the provider's token endpoint takes the client authentications of RFC 7523 and RFC 8705 in a form
+    /// (<see cref="ClientAuthentication.PrivateKeyJwt"/>, <see cref="ClientAuthentication.Tls"/>); the providers with a
+    /// wire format of their own take a secret.
     /// </summary>
     public virtual bool TakesClientAssertions => false;
 
@@ -52,10 +53,12 @@ internal abstract class TokenRequestShaper
     /// The form fields that authenticate the client in the body: <c>client_id</c> and <c>client_secret</c>, or with
     /// <see cref="ClientAuthentication.PrivateKeyJwt"/>, <c>client_id</c> and the attempt's assertion (RFC 7523 section 2.2).
     /// </summary>
-    protected static (string Name, string? Value)[] ClientCredentials(TokenRequestContext context) =>
-        context.Options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt
-            ? [("client_id", context.Options.ClientId), ("client_assertion_type", ClientAssertionType), ("client_assertion", context.ClientAssertion)]
-            : [("client_id", context.Options.ClientId), ("client_secret", context.Options.ClientSecret)];
+    protected static (string Name, string? Value)[] ClientCredentials(TokenRequestContext context) => context.Options.ClientAuthentication switch
+    {
+        ClientAuthentication.PrivateKeyJwt => [("client_id", context.Options.ClientId), ("client_assertion_type", ClientAssertionType), ("client_assertion", context.ClientAssertion)],
+        ClientAuthentication.Tls => [("client_id", context.Options.ClientId)], // RFC 8705 section 2: the certificate authenticates
+        _ => [("client_id", context.Options.ClientId), ("client_secret", context.Options.ClientSecret)],
+    };
 
     /// <summary>RFC 7523 section 2.2's <c>client_assertion_type</c>.</summary>
     internal const string ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -220,7 +220,7 @@ public sealed class PrivateKeyJwtTests : IDisposable
         var act = () => container.GetRequiredService<IStartupValidator>().Validate();
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
-            "Token client 'api': configuration 'SigningKey:Pth' is not a signing key setting; the settings are SigningKey:Path, SigningKey:Password, SigningKey:KeyId, SigningKey:Algorithm.");
+            "Token client 'api': configuration 'SigningKey:Pth' is not a SigningKey setting; the settings are SigningKey:Path, SigningKey:Password, SigningKey:KeyId, SigningKey:Algorithm.");
     }
 
     [Fact]

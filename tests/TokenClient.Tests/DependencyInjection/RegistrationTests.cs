@@ -333,7 +333,7 @@ public class RegistrationTests
 
     [Theory]
     [InlineData("RefreshRatio", "ninety", "Token client 'api': configuration 'TokenClients:api:RefreshRatio' is not a number.")]
-    [InlineData("ClientAuthentication", "Digest", "Token client 'api': configuration 'TokenClients:api:ClientAuthentication' is not one of Basic, Body, PrivateKeyJwt.")]
+    [InlineData("ClientAuthentication", "Digest", "Token client 'api': configuration 'TokenClients:api:ClientAuthentication' is not one of Basic, Body, PrivateKeyJwt, Tls.")]
     [InlineData("Region", "Mars", "Token client 'api': configuration 'TokenClients:api:Region' is not one of EU, US, GCC.")]
     [InlineData("DefaultLifetime", "an hour", "Token client 'api': configuration 'TokenClients:api:DefaultLifetime' is not a time span such as 00:05:00.")]
     [InlineData("AllowInsecureHttp", "sometimes", "Token client 'api': configuration 'TokenClients:api:AllowInsecureHttp' is not true or false.")]

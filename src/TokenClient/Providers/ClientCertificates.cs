@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Http;
+
+namespace TokenClient.Providers;
+
+/// <summary>Mutual TLS (RFC 8705): loads the client's certificate, and puts it on the primary handler of an HttpClient.</summary>
+internal static class ClientCertificates
+{
+    /// <summary>The certificate the options name, with its private key, or what is wrong, naming the setting.</summary>
+    public static X509Certificate2 Load(ClientCertificateOptions options)
+    {
+        var certificate = options.Certificate ?? FromFile(options);
+        if (!certificate.HasPrivateKey)
+        {
+            throw new InvalidOperationException($"ClientCertificate ({Source(options)}) has no private key: mutual TLS needs the certificate with its key.");
+        }
+
+        return certificate;
+    }
+
+    /// <summary>Presents <paramref name="certificate"/> from the primary handler that <paramref name="builder"/> builds.</summary>
+    public static void Apply(HttpMessageHandlerBuilder builder, X509Certificate2 certificate)
+    {
+        var handler = builder.PrimaryHandler;
+        while (handler is DelegatingHandler { InnerHandler: { } inner })
+        {
+            handler = inner;
+        }
+
+        try
+        {
+            switch (handler)
+            {
+                case SocketsHttpHandler sockets:
+                    sockets.SslOptions.ClientCertificates ??= [];
+                    if (!sockets.SslOptions.ClientCertificates.Contains(certificate))
+                    {
+                        sockets.SslOptions.ClientCertificates.Add(certificate);
+                    }
+
+                    break;
+                case HttpClientHandler client:
+                    client.ClientCertificateOptions = ClientCertificateOption.Manual;
+                    if (!client.ClientCertificates.Contains(certificate))
+                    {
+                        client.ClientCertificates.Add(certificate);
+                    }
+
+                    break;
+                default:
+                    throw new InvalidOperationException(
+                        $"The HttpClient '{builder.Name}' has a primary handler ({handler.GetType().Name}) that TokenClient cannot give a client certificate; use SocketsHttpHandler or HttpClientHandler, or add the certificate to it yourself.");
+            }
+        }
+        catch (InvalidOperationException ex) when (handler is SocketsHttpHandler or HttpClientHandler)
+        {
+            throw new InvalidOperationException(
+                $"The HttpClient '{builder.Name}' has a primary handler that has already sent requests, so TokenClient cannot give it the client certificate. Give it a new handler per build.",
+                ex);
+        }
+    }
+
+    private static X509Certificate2 FromFile(ClientCertificateOptions options)
+    {
+        var path = options.Path;
+        if (string.IsNullOrEmpty(path))
+        {
+            throw new InvalidOperationException("ClientCertificate:Path (or a certificate given in code) is required when ClientAuthentication is 'Tls'.");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"ClientCertificate:Path '{path}' does not exist.");
+        }
+
+        try
+        {
+            if (path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
+            {
+#if NET9_0_OR_GREATER
+                return X509CertificateLoader.LoadPkcs12FromFile(path, options.Password);
+#else
+                return new X509Certificate2(path, options.Password);
+#endif
+            }
+
+            using var pem = string.IsNullOrEmpty(options.Password) ? X509Certificate2.CreateFromPemFile(path) : X509Certificate2.CreateFromEncryptedPemFile(path, options.Password);
+
+            // A key loaded from PEM is ephemeral, which some platforms' TLS stacks refuse: carried over through PKCS#12.
+#if NET9_0_OR_GREATER
+            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+#else
+            return new X509Certificate2(pem.Export(X509ContentType.Pkcs12));
+#endif
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidOperationException($"ClientCertificate:Path '{path}' could not be read as a certificate with its private key (is ClientCertificate:Password right?): {ex.Message}");
+        }
+    }
+
+    private static string Source(ClientCertificateOptions options) =>
+        options.Certificate is not null ? "the certificate given in code" : $"ClientCertificate:Path '{options.Path}'";
+}
