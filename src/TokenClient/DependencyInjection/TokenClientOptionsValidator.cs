@@ -18,58 +18,35 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    // private_key_jwt: a provider whose endpoint takes assertions, and a key that loads (or the user's own provider).
-    private static IEnumerable<string> AssertionProblems(TokenClientOptions options, TokenRequestShaper shaper, bool hasAssertionProvider)
+    // private_key_jwt and mutual TLS: a provider whose endpoint takes them, and a key or certificate that loads (unless the
+    // user's IClientAssertionProvider signs).
+    private static IEnumerable<string> CredentialProblems(TokenClientOptions options, TokenRequestShaper shaper, bool hasAssertionProvider)
     {
-        if (!shaper.TakesClientAssertions)
+        if (!shaper.TakesStandardClientAuthentication)
         {
-            yield return $"ClientAuthentication 'PrivateKeyJwt' is not supported when Provider is '{shaper.Name}': its token endpoint takes a client secret.";
+            yield return $"ClientAuthentication '{options.ClientAuthentication}' is not supported when Provider is '{shaper.Name}': its token endpoint takes a client secret.";
             yield break;
         }
 
-        if (hasAssertionProvider)
-        {
-            yield break;
-        }
-
-        string? problem = null;
-        try
-        {
-            _ = ClientAssertionSigner.Load(options.SigningKey);
-        }
-        catch (InvalidOperationException ex)
-        {
-            problem = ex.Message;
-        }
-
-        if (problem is not null)
+        Action? load = options.ClientAuthentication == ClientAuthentication.Tls ? () => ClientCertificates.Load(options.ClientCertificate)
+            : hasAssertionProvider ? null
+            : () => ClientAssertionSigner.Load(options.SigningKey);
+        if (load is not null && ProblemOf(load) is { } problem)
         {
             yield return problem;
         }
     }
 
-    // Mutual TLS: a provider whose endpoint takes it, and a certificate with its key that loads.
-    private static IEnumerable<string> CertificateProblems(TokenClientOptions options, TokenRequestShaper shaper)
+    private static string? ProblemOf(Action load)
     {
-        if (!shaper.TakesClientAssertions)
-        {
-            yield return $"ClientAuthentication 'Tls' is not supported when Provider is '{shaper.Name}': its token endpoint takes a client secret.";
-            yield break;
-        }
-
-        string? problem = null;
         try
         {
-            _ = ClientCertificates.Load(options.ClientCertificate);
+            load();
+            return null;
         }
         catch (InvalidOperationException ex)
         {
-            problem = ex.Message;
-        }
-
-        if (problem is not null)
-        {
-            yield return problem;
+            return ex.Message;
         }
     }
 
@@ -186,16 +163,9 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield return "ClientId is required.";
         }
 
-        if (options.ClientAuthentication == ClientAuthentication.Tls)
+        if (options.ClientAuthentication is ClientAuthentication.PrivateKeyJwt or ClientAuthentication.Tls)
         {
-            foreach (var problem in CertificateProblems(options, shaper))
-            {
-                yield return problem;
-            }
-        }
-        else if (options.ClientAuthentication == ClientAuthentication.PrivateKeyJwt)
-        {
-            foreach (var problem in AssertionProblems(options, shaper, hasAssertionProvider))
+            foreach (var problem in CredentialProblems(options, shaper, hasAssertionProvider))
             {
                 yield return problem;
             }

@@ -10,7 +10,7 @@ internal sealed class GenericShaper : TokenRequestShaper
 
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Scope, OptionKeys.Audience, OptionKeys.Resource];
 
-    public override bool TakesClientAssertions => true;
+    public override bool TakesStandardClientAuthentication => true;
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
     {

@@ -25,7 +25,7 @@ internal sealed class Login3Shaper : TokenRequestShaper
         }
     }
 
-    public override bool TakesClientAssertions => true;
+    public override bool TakesStandardClientAuthentication => true;
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
         Post(context, new FormUrlEncodedContent(Fields(

@@ -47,7 +47,7 @@ internal abstract class TokenRequestShaper
     /// (<see cref="ClientAuthentication.PrivateKeyJwt"/>, <see cref="ClientAuthentication.Tls"/>); the providers with a
     /// wire format of their own take a secret.
     /// </summary>
-    public virtual bool TakesClientAssertions => false;
+    public virtual bool TakesStandardClientAuthentication => false;
 
     /// <summary>
     /// The form fields that authenticate the client in the body: <c>client_id</c> and <c>client_secret</c>, or with
