@@ -9,6 +9,7 @@ public sealed class ClientCertificateOptions
     public string? Path { get; set; }
 
     /// <summary>The password of the PKCS#12 file, or of the PEM file's encrypted key.</summary>
+    [System.Diagnostics.DebuggerBrowsable(System.Diagnostics.DebuggerBrowsableState.Never)]
     public string? Password { get; set; }
 
     /// <summary>In code only: the certificate, with its private key. The caller keeps and disposes it.</summary>

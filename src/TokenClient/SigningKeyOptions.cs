@@ -14,6 +14,7 @@ public sealed class SigningKeyOptions
     public string? Path { get; set; }
 
     /// <summary>The password of the PKCS#12 file or of an encrypted PEM key.</summary>
+    [System.Diagnostics.DebuggerBrowsable(System.Diagnostics.DebuggerBrowsableState.Never)]
     public string? Password { get; set; }
 
     /// <summary>The <c>kid</c> of the assertions' header; by default the certificate's SHA-1 thumbprint where there is a certificate.</summary>

@@ -22,7 +22,7 @@ internal sealed class ClientDefinition
         Pipeline = pipeline;
         Policy = new HandlerPolicy(name, options.Headers.ToArray(), options.AllowInsecureHttp, shaper.IsTokenRejected);
         _secrets = new SecretRedactor(options);
-        Metadata = options.TokenEndpoint is null && options.Authority is { } authority ? new AuthorityMetadata(authority, time) : null;
+        Metadata = options.TokenEndpoint is null && options.Authority is { } authority ? new AuthorityMetadata(authority, options.ClientAuthentication == ClientAuthentication.Tls, time) : null;
         Identity = new TokenIdentity(
             shaper.Name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, options.Tenant,
             options.Environment, options.Username, OptionKeys.Pairs(options.Parameters));

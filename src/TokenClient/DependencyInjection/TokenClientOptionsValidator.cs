@@ -136,6 +136,10 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             {
                 yield return $"Authority '{authority.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must use https (plain http is allowed only on loopback).";
             }
+            else if (!string.IsNullOrEmpty(authority.UserInfo))
+            {
+                yield return $"Authority '{authority.Scheme}://{authority.Authority}{authority.AbsolutePath}' must not carry user information: it is an issuer identifier.";
+            }
             else if (!string.IsNullOrEmpty(authority.Query) || !string.IsNullOrEmpty(authority.Fragment))
             {
                 yield return $"Authority '{authority.GetLeftPart(UriPartial.Path)}' must have no query or fragment: it is an issuer identifier.";

@@ -10,8 +10,11 @@ namespace TokenClient.Providers;
 /// the token endpoint's own client (no redirects, the same size limit), checked (the issuer is the authority, the
 /// endpoint is https), kept for a day, and read again after a failed token request.
 /// </summary>
-internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
+internal sealed class AuthorityMetadata(Uri authority, bool mutualTls, TimeProvider time)
 {
+    /// <summary>After a failed read, how long the last good endpoint is used before the metadata is read again.</summary>
+    internal static readonly TimeSpan RetryAfterFailedRead = TimeSpan.FromMinutes(1);
+
     /// <summary>How long the metadata is kept before it is read again.</summary>
     internal static readonly TimeSpan RefreshAfter = TimeSpan.FromDays(1);
 
@@ -36,9 +39,19 @@ internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
                 return readMeanwhile;
             }
 
-            var discovered = await ReadAsync(context, transport, cancellationToken).ConfigureAwait(false);
-            _discovered = discovered;
-            return discovered.TokenEndpoint;
+            try
+            {
+                var discovered = await ReadAsync(context, transport, cancellationToken).ConfigureAwait(false);
+                _discovered = discovered;
+                return discovered.TokenEndpoint;
+            }
+            catch (TokenRequestException) when (_discovered is { } lastGood)
+            {
+                // The metadata cannot be read now: the endpoint read before goes on serving, and the metadata is tried
+                // again a minute later, not on every request.
+                _discovered = lastGood with { ReadAt = time.GetUtcNow() - RefreshAfter + RetryAfterFailedRead };
+                return lastGood.TokenEndpoint;
+            }
         }
         finally
         {
@@ -46,8 +59,15 @@ internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
         }
     }
 
-    /// <summary>After a failed token request: the next one reads the metadata again (the endpoint may have moved).</summary>
-    public void Forget() => _discovered = null;
+    /// <summary>After a token request that did not reach an OAuth endpoint (unreachable, 404, a redirect): the next one reads
+    /// the metadata again, since the endpoint may have moved; the endpoint read before stays the fallback.</summary>
+    public void Forget()
+    {
+        if (_discovered is { } discovered)
+        {
+            _discovered = discovered with { ReadAt = DateTimeOffset.MinValue };
+        }
+    }
 
     private Uri? Current() => _discovered is { } d && time.GetUtcNow() - d.ReadAt < RefreshAfter ? d.TokenEndpoint : null;
 
@@ -71,7 +91,7 @@ internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
         }
 
         var (issuer, tokenEndpoint) = Parse(readContext, answer.Body);
-        if (!string.Equals(issuer.TrimEnd('/'), authority.AbsoluteUri.TrimEnd('/'), StringComparison.Ordinal))
+        if (!string.Equals(WithoutOneSlash(issuer), WithoutOneSlash(authority.OriginalString), StringComparison.Ordinal))
         {
             throw TokenErrors.Metadata(readContext, authority, $"its issuer '{TokenErrors.Quote(readContext, issuer)}' is not the Authority", transient: false);
         }
@@ -80,6 +100,13 @@ internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
             || !(endpoint.Scheme == Uri.UriSchemeHttps || (endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback && authority.IsLoopback)))
         {
             throw TokenErrors.Metadata(readContext, authority, $"its token_endpoint '{TokenErrors.Quote(readContext, tokenEndpoint)}' is not an https URI", transient: false);
+        }
+
+        // The credentials go where the metadata says: only to the Authority's own host, whatever a tampered document names.
+        if (!string.Equals(endpoint.IdnHost, authority.IdnHost, StringComparison.OrdinalIgnoreCase) || endpoint.Port != authority.Port || !string.IsNullOrEmpty(endpoint.UserInfo))
+        {
+            throw TokenErrors.Metadata(readContext, authority,
+                $"its token_endpoint '{TokenErrors.Quote(readContext, endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped))}' is not on the Authority's host; set TokenEndpoint for a provider whose endpoint is elsewhere", transient: false);
         }
 
         return new Discovered(endpoint, time.GetUtcNow());
@@ -92,6 +119,8 @@ internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
         return await transport.FetchAsync(context with { Endpoint = address }, request, cancellationToken).ConfigureAwait(false);
     }
 
+    private static string WithoutOneSlash(string uri) => uri.EndsWith('/') ? uri[..^1] : uri;
+
     private (string Issuer, string TokenEndpoint) Parse(TokenRequestContext context, byte[] body)
     {
         try
@@ -102,6 +131,13 @@ internal sealed class AuthorityMetadata(Uri authority, TimeProvider time)
                 && root.TryGetProperty("issuer", out var issuer) && issuer.ValueKind == JsonValueKind.String
                 && root.TryGetProperty("token_endpoint", out var endpoint) && endpoint.ValueKind == JsonValueKind.String)
             {
+                // RFC 8705 section 5: with mutual TLS, the endpoint that takes a client certificate, where it is another.
+                if (mutualTls && root.TryGetProperty("mtls_endpoint_aliases", out var aliases) && aliases.ValueKind == JsonValueKind.Object
+                    && aliases.TryGetProperty("token_endpoint", out var alias) && alias.ValueKind == JsonValueKind.String)
+                {
+                    return (issuer.GetString()!, alias.GetString()!);
+                }
+
                 return (issuer.GetString()!, endpoint.GetString()!);
             }
         }

@@ -119,9 +119,9 @@ internal sealed class ClientAssertionSigner
             if (path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
             {
 #if NET9_0_OR_GREATER
-                return X509CertificateLoader.LoadPkcs12FromFile(path, options.Password, X509KeyStorageFlags.EphemeralKeySet);
+                return X509CertificateLoader.LoadPkcs12FromFile(path, options.Password, KeyStorage);
 #else
-                return new X509Certificate2(path, options.Password, X509KeyStorageFlags.EphemeralKeySet);
+                return new X509Certificate2(path, options.Password, KeyStorage);
 #endif
             }
 
@@ -170,6 +170,9 @@ internal sealed class ClientAssertionSigner
     }
 
     private static InvalidOperationException Problem(string message) => new(message);
+
+    // The key stays in memory, never in a key store on disk; macOS has no ephemeral keys, and keeps its default there.
+    private static X509KeyStorageFlags KeyStorage => OperatingSystem.IsMacOS() ? X509KeyStorageFlags.DefaultKeySet : X509KeyStorageFlags.EphemeralKeySet;
 
     private static byte[] Json(Action<Utf8JsonWriter> write)
     {

@@ -1,4 +1,6 @@
 
+using System.Security.Cryptography;
+
 namespace TokenClient.Providers;
 
 /// <summary>
@@ -15,7 +17,14 @@ internal sealed class ClientAssertions(ClientAssertionSigner? signer, IClientAss
         string assertion;
         if (provider is null)
         {
-            assertion = signer!.Sign(clientId, audience, time.GetUtcNow());
+            try
+            {
+                assertion = signer!.Sign(clientId, audience, time.GetUtcNow());
+            }
+            catch (CryptographicException ex)
+            {
+                throw TokenErrors.AssertionFailed(context, ex, "could not sign a client assertion with its SigningKey");
+            }
         }
         else
         {
@@ -23,14 +32,14 @@ internal sealed class ClientAssertions(ClientAssertionSigner? signer, IClientAss
             {
                 assertion = await provider.CreateAssertionAsync(new ClientAssertionContext(context.ClientName, clientId, audience, context.Tenant), cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException and not TokenRequestException)
+            catch (Exception ex) when (ex is not TokenRequestException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                throw TokenErrors.AssertionFailed(context, ex);
+                throw TokenErrors.AssertionFailed(context, ex, "could not get a client assertion from its IClientAssertionProvider");
             }
 
             if (string.IsNullOrWhiteSpace(assertion))
             {
-                throw TokenErrors.AssertionFailed(context, new InvalidOperationException("it returned no assertion"));
+                throw TokenErrors.AssertionFailed(context, new InvalidOperationException("it returned no assertion"), "could not get a client assertion from its IClientAssertionProvider");
             }
         }
 

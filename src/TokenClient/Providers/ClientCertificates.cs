@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Http;
 
 namespace TokenClient.Providers;
@@ -7,6 +8,10 @@ namespace TokenClient.Providers;
 /// <summary>Mutual TLS (RFC 8705): loads the client's certificate, and puts it on the primary handler of an HttpClient.</summary>
 internal static class ClientCertificates
 {
+    // The primary handlers given a certificate: a handler handed out again (shared by several HttpClients or token
+    // clients) is refused, so that one client's certificate never reaches another's servers.
+    private static readonly ConditionalWeakTable<HttpMessageHandler, X509Certificate2> s_given = new();
+
     /// <summary>The certificate the options name, with its private key, or what is wrong, naming the setting.</summary>
     public static X509Certificate2 Load(ClientCertificateOptions options)
     {
@@ -26,6 +31,17 @@ internal static class ClientCertificates
         while (handler is DelegatingHandler { InnerHandler: { } inner })
         {
             handler = inner;
+        }
+
+        if (s_given.TryGetValue(handler, out var given))
+        {
+            if (ReferenceEquals(given, certificate))
+            {
+                return; // the same handler built again for the same client: it has the certificate
+            }
+
+            throw new InvalidOperationException(
+                $"The HttpClient '{builder.Name}' has a primary handler that another client certificate was given to; give each HttpClient with mutual TLS a new handler per build, so that no certificate reaches another client's servers.");
         }
 
         try
@@ -49,11 +65,13 @@ internal static class ClientCertificates
 
                     break;
                 default:
-                    throw new InvalidOperationException(
+                    throw new NotSupportedException(
                         $"The HttpClient '{builder.Name}' has a primary handler ({handler.GetType().Name}) that TokenClient cannot give a client certificate; use SocketsHttpHandler or HttpClientHandler, or add the certificate to it yourself.");
             }
+
+            s_given.AddOrUpdate(handler, certificate);
         }
-        catch (InvalidOperationException ex) when (handler is SocketsHttpHandler or HttpClientHandler)
+        catch (InvalidOperationException ex)
         {
             throw new InvalidOperationException(
                 $"The HttpClient '{builder.Name}' has a primary handler that has already sent requests, so TokenClient cannot give it the client certificate. Give it a new handler per build.",

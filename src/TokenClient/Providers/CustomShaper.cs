@@ -1,4 +1,5 @@
 using System.Net;
+using TokenClient.Http;
 
 namespace TokenClient.Providers;
 
@@ -16,9 +17,27 @@ internal sealed class CustomShaper(TokenProvider provider) : TokenRequestShaper
 
     public override bool IsTokenRejected(HttpStatusCode status) => provider.IsTokenRejected(status);
 
-    public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
-        provider.CreateRequest(new TokenProviderRequest(context.ClientName, context.Endpoint, context.Options, context.Tenant))
-        ?? throw new InvalidOperationException($"The token provider '{Name}' built no request.");
+    public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
+    {
+        HttpRequestMessage? request;
+        try
+        {
+            request = provider.CreateRequest(new TokenProviderRequest(context.ClientName, context.Endpoint, context.Options, context.Tenant));
+        }
+        catch (Exception ex) when (ex is not TokenRequestException)
+        {
+            throw TokenErrors.ProviderFailed(context, Name, "could not build the request", ex);
+        }
+
+        // The credentials go to the configured endpoint's origin and nowhere else, whatever the provider's code builds.
+        if (request?.RequestUri is not { IsAbsoluteUri: true } target || !Redirects.SameOrigin(target, context.Endpoint))
+        {
+            request?.Dispose();
+            throw TokenErrors.ProviderFailed(context, Name, $"built a request {(request?.RequestUri is { } uri ? "to another origin than " + context.Endpoint.GetLeftPart(UriPartial.Authority) : "without an absolute URI")}; it was not sent", inner: null);
+        }
+
+        return request;
+    }
 
     public override TokenResponse ReadResponse(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
     {
@@ -36,7 +55,11 @@ internal sealed class CustomShaper(TokenProvider provider) : TokenRequestShaper
                 },
                 (error, description) => TokenErrors.FromOAuthError(context, status, error, description)));
         }
-        catch (Exception ex) when (ex is not TokenRequestException)
+        catch (TokenRequestException ex)
+        {
+            throw TokenErrors.Redacted(context, ex); // one the provider made itself: its text is server text like any other
+        }
+        catch (Exception ex)
         {
             throw TokenErrors.UnreadableResponse(context, status, $"the token provider '{Name}' could not read the answer ({ex.GetType().Name})");
         }

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Timeout;
@@ -144,6 +145,16 @@ internal sealed class TokenEndpointClient
         return attempt.Failure is { } failure ? throw failure : attempt.Token;
     }
 
+    // An endpoint that answered as an OAuth endpoint (invalid_client, a 5xx) is still the endpoint: only a failure to reach
+    // one (unreachable, 404, a redirect) has the metadata read again.
+    private void ForgetEndpointAfter(TokenRequestException failure)
+    {
+        if (failure.Error is null && failure.StatusCode is null or HttpStatusCode.NotFound or HttpStatusCode.Gone || failure.StatusCode is { } status && (int)status is >= 300 and <= 399)
+        {
+            _metadata?.Forget();
+        }
+    }
+
     private async ValueTask<Attempt> AttemptAsync(string? refreshToken, CancellationToken cancellationToken)
     {
         var context = _context;
@@ -166,7 +177,7 @@ internal sealed class TokenEndpointClient
         }
         catch (TokenRequestException ex)
         {
-            _metadata?.Forget();
+            ForgetEndpointAfter(ex);
             return new Attempt(default, ex, RetryAfter: null);
         }
 
@@ -178,7 +189,7 @@ internal sealed class TokenEndpointClient
         }
         catch (TokenRequestException ex)
         {
-            _metadata?.Forget();
+            ForgetEndpointAfter(ex);
             return new Attempt(default, ex, answer.RetryDelay);
         }
     }

@@ -86,16 +86,33 @@ internal static class TokenErrors
     }
 
     // The user's IClientAssertionProvider failed (a key vault that did not answer, say): worth trying again.
-    public static TokenRequestException AssertionFailed(TokenRequestContext context, Exception inner) =>
+    public static TokenRequestException AssertionFailed(TokenRequestContext context, Exception inner, string what) =>
         new(context.ClientName,
-            $"Token client '{context.ClientName}' could not get a client assertion from its IClientAssertionProvider: {WithoutPeriod(Quote(context, Cause(inner)))}.",
+            $"Token client '{context.ClientName}' {what}: {WithoutPeriod(Quote(context, Cause(inner)))}.",
             isTransient: true, innerException: Safe(context, inner));
 
     // An Authority whose metadata could not be read or is not to be trusted.
     public static TokenRequestException Metadata(TokenRequestContext context, Uri authority, string problem, bool transient) =>
         new(context.ClientName,
-            $"Token client '{context.ClientName}' could not use the metadata of its Authority {authority.GetLeftPart(UriPartial.Path)} ({context.Endpoint.AbsolutePath}): {WithoutPeriod(problem)}.",
+            $"Token client '{context.ClientName}' could not use the metadata of its Authority {authority.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)} ({context.Endpoint.AbsolutePath}): {WithoutPeriod(problem)}.",
             isTransient: transient);
+
+    // A user's TokenProvider that failed before anything was sent: a mistake in its code or its configuration, not transient.
+    public static TokenRequestException ProviderFailed(TokenRequestContext context, string provider, string problem, Exception? inner) =>
+        new(context.ClientName,
+            $"Token client '{context.ClientName}': the token provider '{provider}' {problem}{(inner is null ? "" : ": " + WithoutPeriod(Quote(context, Cause(inner))))}.",
+            innerException: inner is null ? null : Safe(context, inner));
+
+    // A TokenRequestException made outside the library (a user's TokenProvider): the client's secrets removed from its text.
+    public static TokenRequestException Redacted(TokenRequestContext context, TokenRequestException made)
+    {
+        var message = context.Secrets.Redact(made.Message);
+        var error = made.Error is null ? null : context.Secrets.Redact(made.Error);
+        var description = made.ErrorDescription is null ? null : context.Secrets.Redact(made.ErrorDescription);
+        return ReferenceEquals(message, made.Message) && ReferenceEquals(error, made.Error) && ReferenceEquals(description, made.ErrorDescription)
+            ? made
+            : new TokenRequestException(made.ClientName, message, made.StatusCode, error, description, made.IsTransient);
+    }
 
     public static TokenRequestException TimedOut(TokenRequestContext context, Exception inner, TimeSpan? after) =>
         new(context.ClientName,

@@ -60,11 +60,65 @@ public sealed class DiscoveryTests
     }
 
     [Fact]
+    public async Task MetadataThatCannotBeReadAgain_KeepsTheLastGoodEndpoint_AndIsTriedAgainAMinuteLater()
+    {
+        var metadataDown = false;
+        await using var services = Services(r => metadataDown && r.Method == HttpMethod.Get ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) : Standard(r));
+        var client = services.Client;
+        client.Invalidate(await client.GetTokenAsync());
+
+        metadataDown = true;
+        services.Time.Advance(TimeSpan.FromDays(1));
+        client.Invalidate(await client.GetTokenAsync());
+        client.Invalidate(await client.GetTokenAsync());
+        services.Time.Advance(TimeSpan.FromMinutes(1));
+        await client.GetTokenAsync();
+
+        services.TokenEndpoint.Requests.Select(r => r.Method.Method).Should().Equal("GET", "POST", "GET", "POST", "POST", "GET", "POST");
+    }
+
+    [Fact]
+    public async Task AnOAuthErrorFromTheEndpoint_DoesNotHaveTheMetadataReadAgain()
+    {
+        await using var services = Services(r => r.Method == HttpMethod.Post
+            ? FakeTokenEndpoint.Json(HttpStatusCode.BadRequest, """{"error":"invalid_scope"}""")
+            : Standard(r), o => o.FailureCooldown = TimeSpan.Zero);
+
+        await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+        await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        services.TokenEndpoint.Requests.Select(r => r.Method.Method).Should().Equal("GET", "POST", "POST");
+    }
+
+    [Fact]
+    public async Task WithMutualTls_TheMetadatasMtlsAlias_IsTheTokenEndpoint()
+    {
+        var endpoint = new FakeTokenEndpoint();
+        endpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, """
+            {"issuer":"https://login.example.test/tenant-1","token_endpoint":"https://login.example.test/token",
+             "mtls_endpoint_aliases":{"token_endpoint":"https://login.example.test/mtls/token"}}
+            """));
+        var services = new ServiceCollection();
+        services.AddHttpClient("metadata").ConfigurePrimaryHttpMessageHandler(() => endpoint.Handler);
+        await using var container = services.BuildServiceProvider();
+        var time = TimeProvider.System;
+        var options = new TokenClientOptions { Authority = Authority, ClientId = "id" };
+        var context = new TokenClient.Providers.TokenRequestContext("test", options, Authority, null, new TokenClient.Providers.SecretRedactor(options));
+        var transport = new TokenClient.Providers.TokenEndpointTransport(container.GetRequiredService<IHttpClientFactory>(), "metadata", time);
+
+        var withTls = await new TokenClient.Providers.AuthorityMetadata(Authority, mutualTls: true, time).TokenEndpointAsync(context, transport, CancellationToken.None);
+        var withoutTls = await new TokenClient.Providers.AuthorityMetadata(Authority, mutualTls: false, time).TokenEndpointAsync(context, transport, CancellationToken.None);
+
+        withTls.Should().Be(new Uri("https://login.example.test/mtls/token"));
+        withoutTls.Should().Be(new Uri("https://login.example.test/token"));
+    }
+
+    [Fact]
     public async Task WithoutOpenIdConnectMetadata_Rfc8414sWellKnownPathIsRead()
     {
         await using var services = Services(r => r.Uri!.AbsolutePath switch
         {
-            "/.well-known/oauth-authorization-server/tenant-1" => Metadata("https://login.example.test/tenant-1", "https://token.example.test/issue"),
+            "/.well-known/oauth-authorization-server/tenant-1" => Metadata("https://login.example.test/tenant-1", "https://login.example.test/issue"),
             "/issue" => FakeTokenEndpoint.Token("t", 3600),
             _ => new HttpResponseMessage(HttpStatusCode.NotFound),
         });
@@ -74,13 +128,16 @@ public sealed class DiscoveryTests
         services.TokenEndpoint.Requests.Select(r => r.Uri!.AbsoluteUri).Should().Equal(
             "https://login.example.test/tenant-1/.well-known/openid-configuration",
             "https://login.example.test/.well-known/oauth-authorization-server/tenant-1",
-            "https://token.example.test/issue");
+            "https://login.example.test/issue");
     }
 
     [Theory]
     [InlineData("https://evil.example.test/tenant-1", "https://login.example.test/tenant-1/oauth2/token", "its issuer 'https://evil.example.test/tenant-1' is not the Authority")]
     [InlineData("https://login.example.test/tenant-1", "http://login.example.test/oauth2/token", "its token_endpoint 'http://login.example.test/oauth2/token' is not an https URI")]
     [InlineData("https://login.example.test/tenant-1", "/oauth2/token", "its token_endpoint '/oauth2/token' is not an https URI")]
+    [InlineData("https://login.example.test/tenant-1", "https://collector.example.test/token", "its token_endpoint 'https://collector.example.test/token' is not on the Authority's host; set TokenEndpoint for a provider whose endpoint is elsewhere")]
+    [InlineData("https://login.example.test/tenant-1", "https://login.example.test:8443/token", "its token_endpoint 'https://login.example.test:8443/token' is not on the Authority's host; set TokenEndpoint for a provider whose endpoint is elsewhere")]
+    [InlineData("https://login.example.test/tenant-1/", "https://user:pw@login.example.test/token", "its token_endpoint 'https://login.example.test/token' is not on the Authority's host; set TokenEndpoint for a provider whose endpoint is elsewhere")]
     public async Task MetadataNotToBeTrusted_IsRefused_AndNoCredentialIsSent(string issuer, string tokenEndpoint, string problem)
     {
         await using var services = Services(_ => Metadata(issuer, tokenEndpoint));
@@ -149,6 +206,7 @@ public sealed class DiscoveryTests
     [InlineData("https://login.example.test/", null, "Login3", "Authority is not used when Provider is 'Login3': its token endpoint is fixed; remove it.")]
     [InlineData("http://login.example.test/", null, "Generic", "Authority 'http://login.example.test/' must use https (plain http is allowed only on loopback).")]
     [InlineData("https://login.example.test/?tenant=1", null, "Generic", "Authority 'https://login.example.test/' must have no query or fragment: it is an issuer identifier.")]
+    [InlineData("https://user:s3cret@login.example.test/", null, "Generic", "Authority 'https://login.example.test/' must not carry user information: it is an issuer identifier.")]
     public void StartUp_AnAuthorityThatCannotBeUsed_IsReported(string authority, string? tokenEndpoint, string provider, string expected)
     {
         var settings = new Dictionary<string, string?>

@@ -173,6 +173,34 @@ public sealed class MutualTlsTests : IDisposable
     }
 
     [Fact]
+    public void AHandlerSharedByTwoClientsWithCertificates_IsRefused_SoNoCertificateReachesTheOthersServers()
+    {
+        using var other = TestKeys.RsaCertificate();
+        using var shared = new SocketsHttpHandler();
+        var services = new ServiceCollection();
+        foreach (var (name, certificate) in new[] { ("a", _client), ("b", other) })
+        {
+            services.AddTokenClient(name, o =>
+                {
+                    o.TokenEndpoint = new Uri("https://auth.test/token");
+                    o.ClientId = "id";
+                    o.ClientAuthentication = ClientAuthentication.Tls;
+                    o.ClientCertificate.Certificate = certificate;
+                })
+                .ConfigureTokenEndpointHttpClient(h => h.ConfigurePrimaryHttpMessageHandler(() => shared));
+        }
+
+        using var container = services.BuildServiceProvider();
+        var factory = container.GetRequiredService<IHttpClientFactory>();
+        factory.CreateClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf("a"));
+
+        var act = () => factory.CreateClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf("b"));
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("*a primary handler that another client certificate was given to*");
+        shared.SslOptions.ClientCertificates!.Cast<X509Certificate>().Should().ContainSingle().Which.Should().BeSameAs(_client);
+    }
+
+    [Fact]
     public void StartUp_TlsWithAProviderThatTakesASecret_IsRefused()
     {
         var services = new ServiceCollection();

