@@ -131,6 +131,28 @@ public sealed class DiscoveryTests
             "https://login.example.test/issue");
     }
 
+    [Fact]
+    public async Task ARootAuthority_HasRfc8414sWellKnownPathAtTheRoot_AndTheMetadataIsAskedForAsJson()
+    {
+        await using var services = new TestServices(o =>
+        {
+            o.TokenEndpoint = null;
+            o.Authority = new Uri("https://login.example.test/");
+        });
+        services.TokenEndpoint.Respond = _ => Task.FromResult(services.TokenEndpoint.Requests.Last().Uri!.AbsolutePath switch
+        {
+            "/.well-known/oauth-authorization-server" => Metadata("https://login.example.test/", "https://login.example.test/token"),
+            "/token" => FakeTokenEndpoint.Token("t", 3600),
+            _ => new HttpResponseMessage(HttpStatusCode.NotFound),
+        });
+
+        await services.Client.GetTokenAsync();
+
+        services.TokenEndpoint.Requests.Select(r => r.Uri!.AbsoluteUri).Should().Equal(
+            "https://login.example.test/.well-known/openid-configuration", "https://login.example.test/.well-known/oauth-authorization-server", "https://login.example.test/token");
+        services.TokenEndpoint.Requests.Take(2).Should().OnlyContain(r => r.Header("Accept") == "application/json");
+    }
+
     [Theory]
     [InlineData("https://evil.example.test/tenant-1", "https://login.example.test/tenant-1/oauth2/token", "its issuer 'https://evil.example.test/tenant-1' is not the Authority")]
     [InlineData("https://login.example.test/tenant-1", "http://login.example.test/oauth2/token", "its token_endpoint 'http://login.example.test/oauth2/token' is not an https URI")]

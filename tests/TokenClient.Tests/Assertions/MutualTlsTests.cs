@@ -173,6 +173,37 @@ public sealed class MutualTlsTests : IDisposable
     }
 
     [Fact]
+    public void AnHttpClientHandler_IsGivenTheCertificate_AndAHandlerOfAnotherKindIsRefusedSayingWhy()
+    {
+        var given = new HttpClientHandler();
+        var services = new ServiceCollection();
+        services.AddTokenClient("a", Tls).ConfigureTokenEndpointHttpClient(h => h.ConfigurePrimaryHttpMessageHandler(() => given));
+        services.AddTokenClient("b", Tls).ConfigureTokenEndpointHttpClient(h => h.ConfigurePrimaryHttpMessageHandler(() => new Opaque()));
+        using var container = services.BuildServiceProvider();
+        var factory = container.GetRequiredService<IHttpClientFactory>();
+
+        factory.CreateClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf("a"));
+        var opaque = () => factory.CreateClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf("b"));
+
+        given.ClientCertificateOptions.Should().Be(ClientCertificateOption.Manual);
+        given.ClientCertificates.Cast<X509Certificate>().Should().ContainSingle().Which.Should().BeSameAs(_client);
+        opaque.Should().Throw<NotSupportedException>().WithMessage("The HttpClient 'TokenClient.b' has a primary handler (Opaque) that TokenClient cannot give a client certificate; use SocketsHttpHandler or HttpClientHandler, or add the certificate to it yourself.");
+
+        void Tls(TokenClientOptions o)
+        {
+            o.TokenEndpoint = new Uri("https://auth.test/token");
+            o.ClientId = "id";
+            o.ClientAuthentication = ClientAuthentication.Tls;
+            o.ClientCertificate.Certificate = _client;
+        }
+    }
+
+    private sealed class Opaque : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public void AHandlerSharedByTwoClientsWithCertificates_IsRefused_SoNoCertificateReachesTheOthersServers()
     {
         using var other = TestKeys.RsaCertificate();

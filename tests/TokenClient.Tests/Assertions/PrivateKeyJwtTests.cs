@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,7 +63,10 @@ public sealed class PrivateKeyJwtTests : IDisposable
         payload.GetProperty("aud").GetString().Should().Be(TestServices.Endpoint.AbsoluteUri);
         var now = services.Time.GetUtcNow().ToUnixTimeSeconds();
         (payload.GetProperty("iat").GetInt64(), payload.GetProperty("nbf").GetInt64(), payload.GetProperty("exp").GetInt64()).Should().Be((now, now, now + 60));
-        Part(fields["client_assertion"], 0).GetProperty("alg").GetString().Should().Be("RS256");
+        var header = Part(fields["client_assertion"], 0);
+        (header.GetProperty("alg").GetString(), header.GetProperty("typ").GetString()).Should().Be(("RS256", "JWT"));
+        header.TryGetProperty("kid", out _).Should().BeFalse("a bare key has no id unless one is given");
+        payload.GetProperty("jti").GetString().Should().MatchRegex("^[0-9a-f]{32}$");
     }
 
     [Fact]
@@ -120,6 +124,89 @@ public sealed class PrivateKeyJwtTests : IDisposable
         thrown.IsTransient.Should().BeTrue();
         thrown.Message.Should().Be("Token client 'test' could not get a client assertion from its IClientAssertionProvider: InvalidOperationException: the vault did not answer.");
         services.TokenEndpoint.RequestCount.Should().Be(1, "no request without an assertion");
+    }
+
+    [Fact]
+    public async Task AProviderThatReturnsNothing_FailsTheRequest()
+    {
+        await using var services = Services(o => o.SigningKey = new SigningKeyOptions(), more: s => s.AddKeyedSingleton<IClientAssertionProvider>("test", new EmptyProvider()));
+
+        var thrown = (await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
+
+        thrown.Message.Should().Be("Token client 'test' could not get a client assertion from its IClientAssertionProvider: InvalidOperationException: it returned no assertion.");
+        services.TokenEndpoint.RequestCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task AProviderThatCancelsOnItsOwn_IsAFailure_NotTheCallersCancellation()
+    {
+        await using var services = Services(o => o.SigningKey = new SigningKeyOptions(), more: s => s.AddKeyedSingleton<IClientAssertionProvider>("test", new CancellingProvider()));
+
+        var thrown = (await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
+
+        thrown.IsTransient.Should().BeTrue();
+        thrown.Message.Should().StartWith("Token client 'test' could not get a client assertion from its IClientAssertionProvider: OperationCanceledException");
+    }
+
+    [Theory]
+    [InlineData("certificate", null, "ES256")]
+    [InlineData("certificate", "chosen-kid", "ES256")]
+    [InlineData("pem-with-certificate", null, "RS256")]
+    public async Task AKeyWithACertificate_NamesItsThumbprintAsKid_UnlessAKeyIdIsGiven(string source, string? keyId, string algorithm)
+    {
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = algorithm == "ES256"
+            ? new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=ec-client", ec, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1))
+            : TestKeys.RsaCertificate();
+        await using var services = Services(o =>
+        {
+            o.SigningKey = new SigningKeyOptions { Algorithm = algorithm, KeyId = keyId };
+            if (source == "certificate")
+            {
+                o.SigningKey.Certificate = certificate;
+            }
+            else
+            {
+                o.SigningKey.Path = _keys.Pem(certificate.ExportCertificatePem() + "\n" + certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+            }
+        });
+
+        await services.Client.GetTokenAsync();
+
+        var header = Part(services.TokenEndpoint.Requests.Single().Fields.Single(f => f.Key == "client_assertion").Value, 0);
+        header.GetProperty("kid").GetString().Should().Be(keyId ?? certificate.Thumbprint);
+        header.GetProperty("alg").GetString().Should().Be(algorithm);
+        header.GetProperty("x5t").GetString().Should().Be(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(certificate.GetCertHash()));
+    }
+
+    [Fact]
+    public void StartUp_AKeyGivenInCodeOfTheWrongKind_SaysSo()
+    {
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o =>
+        {
+            o.TokenEndpoint = new Uri("https://auth.test/token");
+            o.ClientId = "id";
+            o.ClientAuthentication = ClientAuthentication.PrivateKeyJwt;
+            o.SigningKey.Key = ec;
+        });
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
+            "Token client 'api': SigningKey (the key given in code) is not an RSA key, which RS256 needs (ES256 takes an EC key).");
+    }
+
+    private sealed class EmptyProvider : IClientAssertionProvider
+    {
+        public ValueTask<string> CreateAssertionAsync(ClientAssertionContext context, CancellationToken cancellationToken) => ValueTask.FromResult(" ");
+    }
+
+    private sealed class CancellingProvider : IClientAssertionProvider
+    {
+        public ValueTask<string> CreateAssertionAsync(ClientAssertionContext context, CancellationToken cancellationToken) => throw new OperationCanceledException("the vault's own timeout");
     }
 
     [Fact]

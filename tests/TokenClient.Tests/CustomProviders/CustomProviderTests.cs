@@ -191,6 +191,35 @@ public sealed class CustomProviderTests
         server.Requests.Should().BeEmpty();
     }
 
+    [Fact]
+    public void TheProvidersApi_RefusesBadArguments_AndHasRfc6749sDefaults()
+    {
+        var blank = () => new Named(" ");
+        blank.Should().Throw<ArgumentException>().WithParameterName("name");
+        var provider = new Named("x");
+        provider.IsTokenRejected(HttpStatusCode.Unauthorized).Should().BeTrue();
+        provider.IsTokenRejected(HttpStatusCode.Forbidden).Should().BeFalse();
+        provider.Invoking(p => p.ReadResponse(null!)).Should().Throw<ArgumentNullException>().WithParameterName("answer");
+        new TokenProviderResponse("secret-token", TimeSpan.FromMinutes(5)).ToString().Should().Be("token response, lifetime 00:05:00").And.NotContain("secret-token");
+        new TokenProviderResponse("secret-token").ToString().Should().Be("token response, lifetime unknown");
+    }
+
+    [Fact]
+    public async Task AnswerFailure_WithoutAnError_IsRefused()
+    {
+        await using var server = await AcmeAsync(_ => Results.Json(new { fault = "" }, statusCode: 400));
+        await using var container = Container(server);
+
+        var thrown = (await container.GetRequiredKeyedService<ITokenClient>("acme").Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
+
+        thrown.Message.Should().Contain("could not read the answer (ArgumentException)", "Failure needs an error code");
+    }
+
+    private sealed class Named(string name) : TokenProvider(name)
+    {
+        public override HttpRequestMessage CreateRequest(TokenProviderRequest request) => new(HttpMethod.Post, request.Endpoint);
+    }
+
     private sealed class Elsewhere() : TokenProvider("Elsewhere")
     {
         public override HttpRequestMessage CreateRequest(TokenProviderRequest request) => new(HttpMethod.Post, "https://collector.example.test/steal");
