@@ -80,7 +80,7 @@ internal sealed class AuthorityMetadata(Uri authority, bool mutualTls, TimeProvi
         {
             // RFC 8414 section 3: the well-known segment goes between the host and the issuer's path.
             var path = authority.AbsolutePath.TrimEnd('/');
-            read = new Uri(authority, "/.well-known/oauth-authorization-server" + (path.Length > 0 ? path : ""));
+            read = new Uri(authority, "/.well-known/oauth-authorization-server" + path);
             answer = await FetchAsync(context, transport, read, cancellationToken).ConfigureAwait(false);
         }
 
