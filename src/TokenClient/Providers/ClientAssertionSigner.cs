@@ -101,6 +101,7 @@ internal sealed class ClientAssertionSigner
     private static string Source(SigningKeyOptions options) =>
         options.Key is not null ? "the key given in code" : options.Certificate is not null ? "the certificate given in code" : $"SigningKey:Path '{options.Path}'";
 
+    // A PKCS#12 file, or a PEM file that holds the certificate too: the certificate, with the key. A PEM key alone: none.
     private static X509Certificate2? CertificateFrom(SigningKeyOptions options)
     {
         if (options.Key is not null || string.IsNullOrEmpty(options.Path))
@@ -108,35 +109,13 @@ internal sealed class ClientAssertionSigner
             return null;
         }
 
-        var path = options.Path;
-        if (!File.Exists(path))
+        var isPkcs12 = options.Path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || options.Path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase);
+        if (!isPkcs12 && File.Exists(options.Path) && !File.ReadAllText(options.Path).Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
         {
-            throw Problem($"SigningKey:Path '{path}' does not exist.");
+            return null;
         }
 
-        try
-        {
-            if (path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
-            {
-#if NET9_0_OR_GREATER
-                return X509CertificateLoader.LoadPkcs12FromFile(path, options.Password, KeyStorage);
-#else
-                return new X509Certificate2(path, options.Password, KeyStorage);
-#endif
-            }
-
-            var pem = File.ReadAllText(path);
-            if (!pem.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
-            {
-                return null;
-            }
-
-            return string.IsNullOrEmpty(options.Password) ? X509Certificate2.CreateFromPemFile(path) : X509Certificate2.CreateFromEncryptedPemFile(path, options.Password);
-        }
-        catch (CryptographicException ex)
-        {
-            throw Problem($"SigningKey:Path '{path}' could not be read as a certificate with its private key (is SigningKey:Password right?): {ex.Message}");
-        }
+        return ClientCertificates.Read("SigningKey", options.Path, options.Password, forTls: false);
     }
 
     private static AsymmetricAlgorithm KeyFrom(SigningKeyOptions options, string algorithm)
@@ -171,8 +150,6 @@ internal sealed class ClientAssertionSigner
 
     private static InvalidOperationException Problem(string message) => new(message);
 
-    // The key stays in memory, never in a key store on disk; macOS has no ephemeral keys, and keeps its default there.
-    private static X509KeyStorageFlags KeyStorage => OperatingSystem.IsMacOS() ? X509KeyStorageFlags.DefaultKeySet : X509KeyStorageFlags.EphemeralKeySet;
 
     private static byte[] Json(Action<Utf8JsonWriter> write)
     {

@@ -81,40 +81,57 @@ internal static class ClientCertificates
 
     private static X509Certificate2 FromFile(ClientCertificateOptions options)
     {
-        var path = options.Path;
-        if (string.IsNullOrEmpty(path))
+        if (string.IsNullOrEmpty(options.Path))
         {
             throw new InvalidOperationException("ClientCertificate:Path (or a certificate given in code) is required when ClientAuthentication is 'Tls'.");
         }
 
+        return Read("ClientCertificate", options.Path, options.Password, forTls: true);
+    }
+
+    /// <summary>
+    /// A certificate with its private key from a PKCS#12 file (<c>.pfx</c>, <c>.p12</c>) or a PEM file, or what is wrong with it,
+    /// naming the <paramref name="setting"/> (SigningKey, ClientCertificate). For TLS, the key is kept where the platform's
+    /// TLS stack can use it; for signing, it stays in memory (except on macOS, which has no ephemeral keys).
+    /// </summary>
+    public static X509Certificate2 Read(string setting, string path, string? password, bool forTls)
+    {
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"ClientCertificate:Path '{path}' does not exist.");
+            throw new InvalidOperationException($"{setting}:Path '{path}' does not exist.");
         }
 
+        var storage = forTls || OperatingSystem.IsMacOS() ? X509KeyStorageFlags.DefaultKeySet : X509KeyStorageFlags.EphemeralKeySet;
         try
         {
             if (path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
             {
 #if NET9_0_OR_GREATER
-                return X509CertificateLoader.LoadPkcs12FromFile(path, options.Password);
+                return X509CertificateLoader.LoadPkcs12FromFile(path, password, storage);
 #else
-                return new X509Certificate2(path, options.Password);
+                return new X509Certificate2(path, password, storage);
 #endif
             }
 
-            using var pem = string.IsNullOrEmpty(options.Password) ? X509Certificate2.CreateFromPemFile(path) : X509Certificate2.CreateFromEncryptedPemFile(path, options.Password);
+            var pem = string.IsNullOrEmpty(password) ? X509Certificate2.CreateFromPemFile(path) : X509Certificate2.CreateFromEncryptedPemFile(path, password);
+            if (!forTls)
+            {
+                return pem;
+            }
 
             // A key loaded from PEM is ephemeral, which some platforms' TLS stacks refuse: carried over through PKCS#12.
+            using (pem)
+            {
 #if NET9_0_OR_GREATER
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+                return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
 #else
-            return new X509Certificate2(pem.Export(X509ContentType.Pkcs12));
+                return new X509Certificate2(pem.Export(X509ContentType.Pkcs12));
 #endif
+            }
         }
         catch (CryptographicException ex)
         {
-            throw new InvalidOperationException($"ClientCertificate:Path '{path}' could not be read as a certificate with its private key (is ClientCertificate:Password right?): {ex.Message}");
+            throw new InvalidOperationException($"{setting}:Path '{path}' could not be read as a certificate with its private key (is {setting}:Password right?): {ex.Message}");
         }
     }
 
