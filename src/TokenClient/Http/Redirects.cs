@@ -19,13 +19,21 @@ internal static class Redirects
     /// how many it would have followed; null when it did not follow them, or is of a kind not known here.
     /// Throws <see cref="InvalidOperationException"/> when the handler has already sent requests and can no longer change.
     /// </summary>
-    public static int? TurnOff(HttpMessageHandler primary)
+    /// <summary>The handler that does the sending: <paramref name="primary"/>, or what the delegating handlers it wraps end in.</summary>
+    public static HttpMessageHandler Innermost(HttpMessageHandler primary)
     {
         var handler = primary;
         while (handler is DelegatingHandler { InnerHandler: { } inner })
         {
             handler = inner;
         }
+
+        return handler;
+    }
+
+    public static int? TurnOff(HttpMessageHandler primary)
+    {
+        var handler = Innermost(primary);
 
         // A handler instance the user hands out on every build was turned off by an earlier build: its limit stands.
         if (s_turnedOff.TryGetValue(handler, out var earlier))

@@ -109,8 +109,7 @@ internal sealed class ClientAssertionSigner
             return null;
         }
 
-        var isPkcs12 = options.Path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || options.Path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase);
-        if (!isPkcs12 && File.Exists(options.Path) && !File.ReadAllText(options.Path).Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+        if (!ClientCertificates.IsPkcs12(options.Path) && File.Exists(options.Path) && !File.ReadAllText(options.Path).Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
         {
             return null;
         }

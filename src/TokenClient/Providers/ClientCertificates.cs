@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Http;
+using TokenClient.Http;
 
 namespace TokenClient.Providers;
 
@@ -27,11 +28,7 @@ internal static class ClientCertificates
     /// <summary>Presents <paramref name="certificate"/> from the primary handler that <paramref name="builder"/> builds.</summary>
     public static void Apply(HttpMessageHandlerBuilder builder, X509Certificate2 certificate)
     {
-        var handler = builder.PrimaryHandler;
-        while (handler is DelegatingHandler { InnerHandler: { } inner })
-        {
-            handler = inner;
-        }
+        var handler = Redirects.Innermost(builder.PrimaryHandler);
 
         if (s_given.TryGetValue(handler, out var given))
         {
@@ -104,7 +101,7 @@ internal static class ClientCertificates
         var storage = forTls || OperatingSystem.IsMacOS() ? X509KeyStorageFlags.DefaultKeySet : X509KeyStorageFlags.EphemeralKeySet;
         try
         {
-            if (path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
+            if (IsPkcs12(path))
             {
 #if NET9_0_OR_GREATER
                 return X509CertificateLoader.LoadPkcs12FromFile(path, password, storage);
@@ -134,6 +131,10 @@ internal static class ClientCertificates
             throw new InvalidOperationException($"{setting}:Path '{path}' could not be read as a certificate with its private key (is {setting}:Password right?): {ex.Message}");
         }
     }
+
+    /// <summary>Whether the file is PKCS#12 (<c>.pfx</c>, <c>.p12</c>) rather than PEM, by its name.</summary>
+    public static bool IsPkcs12(string path) =>
+        path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase);
 
     private static string Source(ClientCertificateOptions options) =>
         options.Certificate is not null ? "the certificate given in code" : $"ClientCertificate:Path '{options.Path}'";

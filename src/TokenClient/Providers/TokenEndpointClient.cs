@@ -149,7 +149,7 @@ internal sealed class TokenEndpointClient
     // one (unreachable, 404, a redirect) has the metadata read again.
     private void ForgetEndpointAfter(TokenRequestException failure)
     {
-        if (failure.Error is null && failure.StatusCode is null or HttpStatusCode.NotFound or HttpStatusCode.Gone || failure.StatusCode is { } status && (int)status is >= 300 and <= 399)
+        if (failure.Error is null && failure.StatusCode is null or HttpStatusCode.NotFound or HttpStatusCode.Gone or (>= HttpStatusCode.Ambiguous and <= (HttpStatusCode)399))
         {
             _metadata?.Forget();
         }
