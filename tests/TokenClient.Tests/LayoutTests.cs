@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests;
 
@@ -20,7 +21,7 @@ public partial class LayoutTests
 
     private static Dictionary<string, HashSet<string>> FolderDependencies()
     {
-        var src = Path.Combine(RepositoryRoot(), "src", "TokenClient");
+        var src = Path.Combine(Repository.Root, "src", "TokenClient");
         var graph = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
         {
@@ -55,17 +56,6 @@ public partial class LayoutTests
 
     private static string Describe(Dictionary<string, HashSet<string>> graph) =>
         string.Join("; ", graph.Select(p => $"{(p.Key.Length == 0 ? "root" : p.Key)} -> {string.Join(", ", p.Value.Order(StringComparer.Ordinal))}"));
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TokenClient.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("TokenClient.sln not found above the test's folder.");
-    }
 
     // "using TokenClient.Http;" or a qualified "TokenClient.Http.TokenHandler".
     [GeneratedRegex(@"\bTokenClient\.([A-Z][A-Za-z]+)\b[;.]")]
