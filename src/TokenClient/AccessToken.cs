@@ -12,7 +12,7 @@ public sealed class AccessToken
 
     /// <summary>Creates a token.</summary>
     /// <param name="value">The token itself, as the server issued it.</param>
-    /// <param name="tokenType">The token type; any case of "bearer" is normalized to "Bearer".</param>
+    /// <param name="tokenType">The token type; any case of "bearer" is normalized to "Bearer", and of "dpop" to "DPoP".</param>
     /// <param name="expiresAt">When the token stops being valid.</param>
     /// <param name="scope">The scope the server granted, if it said.</param>
     public AccessToken(string value, string tokenType, DateTimeOffset expiresAt, string? scope = null)
@@ -20,7 +20,9 @@ public sealed class AccessToken
         ArgumentException.ThrowIfNullOrEmpty(value);
         ArgumentException.ThrowIfNullOrEmpty(tokenType);
         Value = value;
-        TokenType = string.Equals(tokenType, "Bearer", StringComparison.OrdinalIgnoreCase) ? "Bearer" : tokenType;
+        TokenType = string.Equals(tokenType, "Bearer", StringComparison.OrdinalIgnoreCase) ? "Bearer"
+            : string.Equals(tokenType, "DPoP", StringComparison.OrdinalIgnoreCase) ? "DPoP"
+            : tokenType;
         ExpiresAt = expiresAt;
         Scope = scope;
     }
@@ -29,7 +31,10 @@ public sealed class AccessToken
     [DebuggerBrowsable(DebuggerBrowsableState.Never)]
     public string Value { get; }
 
-    /// <summary>The token type, normalized: "Bearer" whatever the case on the wire.</summary>
+    /// <summary>
+    /// The token type, normalized: "Bearer" whatever the case on the wire, or "DPoP" for a token bound to the client's
+    /// DPoP key (<see cref="TokenClientOptions.Dpop"/>), which is sent only with a proof signed by that key.
+    /// </summary>
     public string TokenType { get; }
 
     /// <summary>When the token stops being valid, measured from when the token response arrived.</summary>

@@ -57,6 +57,15 @@ public sealed class TokenClientOptions
     /// <c>ClientCertificate:Path</c>, <c>:Password</c>).</summary>
     public ClientCertificateOptions ClientCertificate { get; set; } = new();
 
+    /// <summary>
+    /// Asks for DPoP-bound tokens (RFC 9449): the client makes an EC P-256 key of its own in memory, sends a proof signed by
+    /// it with every token request and, through the handler, with every API request (<c>Authorization: DPoP</c>), and
+    /// answers a server's <c>DPoP-Nonce</c> once. A token stolen from a log or a proxy is then useless without the key.
+    /// <c>Generic</c> and <c>Login3</c> only; not with <see cref="SharedCache"/>, since the key never leaves the instance.
+    /// Off by default.
+    /// </summary>
+    public bool Dpop { get; set; }
+
     /// <summary>The tenant: Lone Wolf's <c>lwt_client_id</c>, Login 3.0's <c>organization</c>. A per-call tenant (<see cref="ITokenClientFactory.GetClient(string, string)"/>) wins.</summary>
     public string? Tenant { get; set; }
 

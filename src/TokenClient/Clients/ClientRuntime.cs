@@ -1,9 +1,11 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
+using TokenClient.Http;
 using TokenClient.Providers;
 using TokenClient.Sharing;
 
@@ -12,6 +14,7 @@ namespace TokenClient.Clients;
 /// <summary>The container's services that every client's entries use.</summary>
 internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, TokenClientMetrics metrics, IServiceProvider services)
 {
+    private readonly ConcurrentDictionary<string, DpopProofs> _proofs = new(StringComparer.Ordinal);
     private SharedTokenStore? _shared;
 
     public TimeProvider Time { get; } = time;
@@ -38,7 +41,11 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
 
     /// <summary>The token requests of one tenant under one definition.</summary>
     public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
-        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, AssertionsFor(definition), definition.Metadata, carryFrom);
+        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, AssertionsFor(definition), definition.Metadata,
+            definition.Options.Dpop ? ProofsOf(definition.Name) : null, carryFrom);
+
+    /// <summary>A client's DPoP key, made on first use and kept for the container's lifetime, through every reload of its configuration.</summary>
+    public DpopProofs ProofsOf(string clientName) => _proofs.GetOrAdd(clientName, static (_, time) => new DpopProofs(time), Time);
 
     // private_key_jwt: the user's provider registered for the client, else the definition's signing key.
     private ClientAssertions? AssertionsFor(ClientDefinition definition)

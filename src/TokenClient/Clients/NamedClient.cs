@@ -34,6 +34,8 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 
     public TokenClientMetrics Metrics => Runtime.Metrics;
 
+    public DpopProofs Proofs => Runtime.ProofsOf(_definition.Name);
+
     /// <summary>Counts the sweeps: an entry remembers the one in which it was last used.</summary>
     public long Generation => Volatile.Read(ref _generation);
 

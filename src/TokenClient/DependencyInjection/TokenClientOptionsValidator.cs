@@ -179,6 +179,16 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield return "ClientSecret is required.";
         }
 
+        if (options.Dpop && !shaper.TakesStandardClientAuthentication)
+        {
+            yield return $"Dpop is not supported when Provider is '{shaper.Name}': its token endpoint does not take DPoP proofs (Generic and Login3 do).";
+        }
+
+        if (options.Dpop && options.SharedCache)
+        {
+            yield return "Dpop and SharedCache cannot both be on: a DPoP token is bound to a key that never leaves this instance, so no other instance could use it.";
+        }
+
         if (!(options.RefreshRatio > 0 && options.RefreshRatio < 1))
         {
             yield return $"RefreshRatio must be greater than 0 and less than 1, not {options.RefreshRatio.ToString(CultureInfo.InvariantCulture)}.";

@@ -43,8 +43,21 @@ public static class TokenHandlerHttpClientBuilderExtensions
             o.HttpMessageHandlerBuilderActions.Add(TakeOverRedirects);
             o.HttpMessageHandlerBuilderActions.Add(b => TokenClientServiceCollectionExtensions.PresentClientCertificate(b, name));
         });
+
+        // IHttpClientFactory's own request log (Trace) writes header values unless told not to, and before .NET 9 it
+        // redacts none: the token, the proof and the configured Headers are redacted whatever else the user chose.
+        builder.Services.AddOptions<HttpClientFactoryOptions>(builder.Name).PostConfigure<IOptionsMonitor<TokenClientOptions>>((o, clients) =>
+        {
+            var previous = o.ShouldRedactHeaderValue;
+            o.ShouldRedactHeaderValue = header => IsCredential(header) || clients.Get(name).Headers.Keys.Contains(header, StringComparer.OrdinalIgnoreCase) || previous(header);
+        });
         return builder;
     }
+
+    private static bool IsCredential(string header) =>
+        header.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+        || header.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
+        || header.Equals(DpopProofs.Scheme, StringComparison.OrdinalIgnoreCase);
 
     // Where the primary handler is one whose redirects can be turned off, the token handler follows them
     // instead (with the same limit), so that it decides which hops carry the token and the headers.

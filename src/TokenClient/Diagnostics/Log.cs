@@ -84,4 +84,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 20, EventName = "SharedValueNotWritten", Level = LogLevel.Warning,
         Message = "Token client '{ClientName}' could not protect its token for the shared cache ({Reason}); it keeps the token for itself, and the other instances fetch their own")]
     public static partial void SharedValueNotWritten(ILogger logger, Exception exception, string clientName, string reason);
+
+    [LoggerMessage(EventId = 21, EventName = "ResendingWithDpopNonce", Level = LogLevel.Debug,
+        Message = "The API asked for a DPoP nonce on {Method} {Host}; resending once with the nonce it gave (client '{ClientName}')")]
+    public static partial void ResendingWithDpopNonce(ILogger logger, string method, string? host, string clientName);
 }

@@ -18,6 +18,9 @@ internal interface ITokenSource
     /// <summary>The container's instruments, where the handler counts its resends.</summary>
     TokenClientMetrics Metrics { get; }
 
+    /// <summary>The client's DPoP key, which signs a proof for every request that carries a DPoP-bound token.</summary>
+    DpopProofs Proofs { get; }
+
     /// <summary>The token client of a tenant; null for the client's own.</summary>
     ITokenClient For(string? tenant);
 }

@@ -6,8 +6,8 @@ using TokenClient.Diagnostics;
 namespace TokenClient.Http;
 
 /// <summary>
-/// Attaches <c>Authorization: Bearer</c> and the client's configured headers to every request, and
-/// only to the origin (scheme, host, port) the caller addressed. When the API rejects the token, it
+/// Attaches <c>Authorization: Bearer</c> (or <c>DPoP</c> with a proof, for a DPoP-bound token) and the client's configured
+/// headers to every request, and only to the origin (scheme, host, port) the caller addressed. When the API rejects the token, it
 /// drops that token, gets a new one and resends the request once to its original URI, if its content
 /// can be sent again. It follows redirects itself when it could take them over from the primary
 /// handler, so that a hop to another origin goes without the credentials.
@@ -72,7 +72,7 @@ internal sealed class TokenHandler : DelegatingHandler
 
         exchange.Token = pending.Result;
         var sending = Send(exchange, cancellationToken);
-        if (sending.IsCompletedSuccessfully && IsFinal(exchange, sending.Result))
+        if (sending.IsCompletedSuccessfully && !TookNonce(exchange, sending.Result) && IsFinal(exchange, sending.Result))
         {
             KeepOrigin(exchange);
             return sending;
@@ -123,13 +123,30 @@ internal sealed class TokenHandler : DelegatingHandler
     private static bool FromOrigin(in Exchange exchange, HttpResponseMessage response) =>
         Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? exchange.Request.RequestUri, exchange.Origin);
 
-    // Each hop carries the token and the configured headers only if it is on the caller's origin.
+    // Each hop carries the token and the configured headers only if it is on the caller's origin; a DPoP token, a new proof
+    // of this hop's method and URI.
     private Task<HttpResponseMessage> Send(in Exchange exchange, CancellationToken cancellationToken)
     {
         var request = exchange.Request;
-        Attach(request, exchange.Policy.Headers, Redirects.SameOrigin(request.RequestUri, exchange.Origin) ? exchange.Token : null);
+        var token = Redirects.SameOrigin(request.RequestUri, exchange.Origin) ? exchange.Token : null;
+        Attach(request, exchange.Policy.Headers, token);
+        if (IsDpop(exchange))
+        {
+            request.Headers.Remove(DpopProofs.Scheme);
+            if (token is not null)
+            {
+                request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, _source.Proofs.Create(request.Method, request.RequestUri!, token.Value));
+            }
+        }
+
         return base.SendAsync(request, cancellationToken);
     }
+
+    private static bool IsDpop(in Exchange exchange) => exchange.Token?.TokenType == DpopProofs.Scheme;
+
+    // With a DPoP token, keeps the nonce the caller's origin gives (RFC 9449 section 9); true when it is new.
+    private bool TookNonce(in Exchange exchange, HttpResponseMessage response) =>
+        IsDpop(exchange) && FromOrigin(exchange, response) && _source.Proofs.TakeNonce(exchange.Origin, DpopProofs.NonceOf(response.Headers));
 
     private async Task<HttpResponseMessage> AfterTokenAsync(Exchange exchange, ValueTask<AccessToken> pending, CancellationToken cancellationToken)
     {
@@ -142,6 +159,7 @@ internal sealed class TokenHandler : DelegatingHandler
     {
         var request = exchange.Request;
         var resent = false;
+        var nonceResent = false;
         var redirects = 0;
         while (true)
         {
@@ -155,11 +173,30 @@ internal sealed class TokenHandler : DelegatingHandler
                 KeepOrigin(exchange);
             }
 
+            var newNonce = TookNonce(exchange, response);
+
             if (redirects < MaxRedirects && Redirects.TryFollow(request, response))
             {
                 redirects++;
                 response.Dispose();
                 KeepOrigin(exchange); // before the next send, which may throw
+                sending = Send(exchange, cancellationToken);
+                continue;
+            }
+
+            // A DPoP nonce demanded is not a rejection of the token: the request goes again once, with the nonce given, if
+            // the nonce is new (a server that asks for the nonce it had is answered as it is).
+            if (IsDpop(exchange) && FromOrigin(exchange, response) && DpopProofs.AsksForNonce(response))
+            {
+                if (nonceResent || !newNonce || request.Method != exchange.Method || !CanResend(exchange.Content))
+                {
+                    return response;
+                }
+
+                response.Dispose();
+                Log.ResendingWithDpopNonce(_logger, exchange.Method.Method, exchange.Origin.Host, exchange.Policy.ClientName);
+                (request.RequestUri, request.Method, request.Content) = (exchange.Origin, exchange.Method, exchange.Content);
+                (nonceResent, redirects) = (true, 0);
                 sending = Send(exchange, cancellationToken);
                 continue;
             }

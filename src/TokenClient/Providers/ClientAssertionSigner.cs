@@ -1,13 +1,12 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using System.Text.Json;
+using TokenClient.Jose;
 
 namespace TokenClient.Providers;
 
 /// <summary>
-/// Signs client assertions (RFC 7523 section 3) with System.Security.Cryptography alone: RS256, PS256 or ES256, a compact
-/// JWT written by hand with <see cref="Utf8JsonWriter"/> (trimming- and AOT-safe).
+/// Signs client assertions (RFC 7523 section 3) with the configured key: RS256, PS256 or ES256, as a compact JWS
+/// (<see cref="CompactJws"/>).
 /// </summary>
 internal sealed class ClientAssertionSigner
 {
@@ -39,7 +38,7 @@ internal sealed class ClientAssertionSigner
             ?? (algorithm == "ES256" ? certificate?.GetECDsaPrivateKey() : (AsymmetricAlgorithm?)certificate?.GetRSAPrivateKey())
             ?? KeyFrom(options, algorithm);
         Check(key, algorithm, options);
-        var thumbprint = certificate is null ? null : Base64Url(certificate.GetCertHash());
+        var thumbprint = certificate is null ? null : CompactJws.Base64Url(certificate.GetCertHash());
         return new ClientAssertionSigner(key, algorithm, options.KeyId ?? certificate?.Thumbprint, thumbprint);
     }
 
@@ -47,7 +46,7 @@ internal sealed class ClientAssertionSigner
     public string Sign(string clientId, string audience, DateTimeOffset now)
     {
         var issuedAt = now.ToUnixTimeSeconds();
-        var header = Json(writer =>
+        return CompactJws.Sign(_key, _algorithm, writer =>
         {
             writer.WriteString("alg", _algorithm);
             writer.WriteString("typ", "JWT");
@@ -60,8 +59,7 @@ internal sealed class ClientAssertionSigner
             {
                 writer.WriteString("x5t", _thumbprint);
             }
-        });
-        var payload = Json(writer =>
+        }, writer =>
         {
             writer.WriteString("iss", clientId);
             writer.WriteString("sub", clientId);
@@ -71,15 +69,6 @@ internal sealed class ClientAssertionSigner
             writer.WriteNumber("nbf", issuedAt);
             writer.WriteNumber("exp", issuedAt + (long)Lifetime.TotalSeconds);
         });
-        var signingInput = $"{Base64Url(header)}.{Base64Url(payload)}";
-        var data = Encoding.ASCII.GetBytes(signingInput);
-        var signature = _key switch
-        {
-            ECDsa ec => ec.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
-            RSA rsa => rsa.SignData(data, HashAlgorithmName.SHA256, _algorithm == "PS256" ? RSASignaturePadding.Pss : RSASignaturePadding.Pkcs1),
-            _ => throw new InvalidOperationException($"A {_key.GetType().Name} key cannot sign {_algorithm}."),
-        };
-        return $"{signingInput}.{Base64Url(signature)}";
     }
 
     private static void Check(AsymmetricAlgorithm key, string algorithm, SigningKeyOptions options)
@@ -148,20 +137,4 @@ internal sealed class ClientAssertionSigner
     }
 
     private static InvalidOperationException Problem(string message) => new(message);
-
-
-    private static byte[] Json(Action<Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            write(writer);
-            writer.WriteEndObject();
-        }
-
-        return buffer.ToArray();
-    }
-
-    internal static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TokenClient.Http;
 
 namespace TokenClient.Providers;
 
@@ -54,12 +55,26 @@ internal static class OAuthResponseReader
                 $"access_token has a character that RFC 6750 does not allow in a bearer token (at position {position}); such a token cannot be sent in a header");
         }
 
-        if (parsed.TokenType is { } type && !string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
+        return new TokenResponse(parsed.AccessToken, ReadLifetime(context, status, parsed.ExpiresIn), parsed.Scope, parsed.RefreshToken, ReadTokenType(context, status, parsed.TokenType));
+    }
+
+    // Bearer, or with Dpop a DPoP-bound token (RFC 9449 section 5). A server that ignored the proof and issued a Bearer
+    // token is answered in kind: the token is sent as a Bearer token, without proofs.
+    private static string ReadTokenType(TokenRequestContext context, HttpStatusCode status, string? type)
+    {
+        if (type is null || string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
         {
-            throw TokenErrors.InvalidResponse(context, status, $"token_type '{TokenErrors.Quote(context, type)}' is not supported: only Bearer tokens are");
+            return "Bearer";
         }
 
-        return new TokenResponse(parsed.AccessToken, ReadLifetime(context, status, parsed.ExpiresIn), parsed.Scope, parsed.RefreshToken);
+        if (context.Options.Dpop && string.Equals(type, DpopProofs.Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return DpopProofs.Scheme;
+        }
+
+        throw TokenErrors.InvalidResponse(context, status, context.Options.Dpop
+            ? $"token_type '{TokenErrors.Quote(context, type)}' is not supported: only Bearer and DPoP tokens are"
+            : $"token_type '{TokenErrors.Quote(context, type)}' is not supported: only Bearer tokens are (a DPoP token needs Dpop set to true)");
     }
 
     private static TimeSpan? ReadLifetime(TokenRequestContext context, HttpStatusCode status, double? expiresIn)

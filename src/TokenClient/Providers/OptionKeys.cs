@@ -53,6 +53,7 @@ internal static class OptionKeys
         new(nameof(TokenClientOptions.ClientAuthentication), (o, s) => o.ClientAuthentication = ParseEnum<ClientAuthentication>(s), o => o.ClientAuthentication),
         new(nameof(TokenClientOptions.SigningKey), (o, s) => BindNested(o.SigningKey, s, s_signingKeyParts), o => SigningKeyValue(o.SigningKey)),
         new(nameof(TokenClientOptions.ClientCertificate), (o, s) => BindNested(o.ClientCertificate, s, s_clientCertificateParts), o => (o.ClientCertificate.Path, o.ClientCertificate.Password, o.ClientCertificate.Certificate)),
+        new(nameof(TokenClientOptions.Dpop), (o, s) => o.Dpop = ParseBool(s), o => o.Dpop),
         Tenant,
         new(nameof(TokenClientOptions.Region), (o, s) => o.Region = ParseEnum<WllRegion>(s), o => o.Region),
         new(nameof(TokenClientOptions.Environment), (o, s) => o.Environment = ParseEnum<WllEnvironment>(s), o => o.Environment),

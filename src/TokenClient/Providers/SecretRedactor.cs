@@ -25,6 +25,7 @@ internal sealed class SecretRedactor
     private string[] _recentAccessTokens = [];
     private string? _refreshToken;
     private string? _lastAssertion;
+    private string? _lastProof;
 
     // The forms of the issued tokens, computed when first needed (a failure to quote): a tenant's entry
     // holds just the tokens until then.
@@ -70,6 +71,13 @@ internal sealed class SecretRedactor
         _issued = null;
     }
 
+    /// <summary>Adds the DPoP proof just sent to what is removed, beside the assertion sent with it (the proof before it is forgotten).</summary>
+    public void RememberProof(string proof)
+    {
+        _lastProof = proof;
+        _issued = null;
+    }
+
     /// <summary>Takes over the tokens another redactor of the same tenant remembered.</summary>
     public void CarryIssued(SecretRedactor other)
     {
@@ -90,7 +98,7 @@ internal sealed class SecretRedactor
             var secrets = new List<string>();
             var forms = new List<string>();
             // Stryker disable once Linq : the order of the tokens is lost anyway: their forms are sorted by length
-            foreach (var token in _recentAccessTokens.Append(_refreshToken).Append(_lastAssertion))
+            foreach (var token in _recentAccessTokens.Append(_refreshToken).Append(_lastAssertion).Append(_lastProof))
             {
                 Add(token, secrets, forms);
             }

@@ -4,6 +4,7 @@ using Polly;
 using Polly.Timeout;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
+using TokenClient.Http;
 
 namespace TokenClient.Providers;
 
@@ -25,6 +26,7 @@ internal sealed class TokenEndpointClient
     private readonly TokenClientMetrics _metrics;
     private readonly ClientAssertions? _assertions;
     private readonly AuthorityMetadata? _metadata;
+    private readonly DpopProofs? _proofs;
 
     // The newest refresh token the server returned, for providers that renew with one. Only the one
     // acquisition under way touches it.
@@ -41,8 +43,10 @@ internal sealed class TokenEndpointClient
         TokenClientMetrics metrics,
         ClientAssertions? assertions = null,
         AuthorityMetadata? metadata = null,
+        DpopProofs? proofs = null,
         TokenEndpointClient? carryFrom = null)
     {
+        _proofs = proofs;
         _assertions = assertions;
         _metadata = metadata;
         _context = context;
@@ -157,40 +161,57 @@ internal sealed class TokenEndpointClient
 
     private async ValueTask<Attempt> AttemptAsync(string? refreshToken, CancellationToken cancellationToken)
     {
-        var context = _context;
-        Answer answer;
-        try
+        // With DPoP, a server that wants a nonce refuses the first proof with use_dpop_nonce and gives one: the request goes
+        // again once with it (RFC 9449 section 8), a new proof and assertion, within this attempt.
+        for (var round = 0; ; round++)
         {
-            // With an Authority, the token endpoint its metadata names; private_key_jwt: a new assertion for every attempt.
-            if (_metadata is not null)
+            var context = _context;
+            Answer answer;
+            try
             {
-                context = context with { Endpoint = await _metadata.TokenEndpointAsync(_context, _transport, cancellationToken).ConfigureAwait(false) };
+                // With an Authority, the token endpoint its metadata names; private_key_jwt: a new assertion for every attempt.
+                if (_metadata is not null)
+                {
+                    context = context with { Endpoint = await _metadata.TokenEndpointAsync(_context, _transport, cancellationToken).ConfigureAwait(false) };
+                }
+
+                if (_assertions is not null)
+                {
+                    context = context with { ClientAssertion = await _assertions.CreateAsync(context, cancellationToken).ConfigureAwait(false) };
+                }
+
+                using var request = _shaper.CreateRequest(context, refreshToken);
+                if (_proofs is not null)
+                {
+                    var proof = _proofs.Create(request.Method, context.Endpoint, accessToken: null);
+                    context.Secrets.RememberProof(proof); // a proof is a credential for a minute: never quoted back
+                    request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, proof);
+                }
+
+                answer = await _transport.FetchAsync(context, request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TokenRequestException ex)
+            {
+                ForgetEndpointAfter(ex);
+                return new Attempt(default, ex, RetryAfter: null);
             }
 
-            if (_assertions is not null)
+            var newNonce = _proofs?.TakeNonce(context.Endpoint, answer.DpopNonce) == true;
+            try
             {
-                context = context with { ClientAssertion = await _assertions.CreateAsync(context, cancellationToken).ConfigureAwait(false) };
+                var parsed = _shaper.ReadResponse(context, answer.Status, answer.Body);
+                var token = new AccessToken(parsed.AccessToken, parsed.TokenType, TokenLifetime.ExpiresAt(parsed, answer.ReceivedAt, _context.Options), parsed.Scope);
+                return new Attempt(new IssuedToken(token, answer.ReceivedAt, parsed.RefreshToken), Failure: null, RetryAfter: null);
             }
-
-            using var request = _shaper.CreateRequest(context, refreshToken);
-            answer = await _transport.FetchAsync(context, request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TokenRequestException ex)
-        {
-            ForgetEndpointAfter(ex);
-            return new Attempt(default, ex, RetryAfter: null);
-        }
-
-        try
-        {
-            var parsed = _shaper.ReadResponse(context, answer.Status, answer.Body);
-            var token = new AccessToken(parsed.AccessToken, "Bearer", TokenLifetime.ExpiresAt(parsed, answer.ReceivedAt, _context.Options), parsed.Scope);
-            return new Attempt(new IssuedToken(token, answer.ReceivedAt, parsed.RefreshToken), Failure: null, RetryAfter: null);
-        }
-        catch (TokenRequestException ex)
-        {
-            ForgetEndpointAfter(ex);
-            return new Attempt(default, ex, answer.RetryDelay);
+            catch (TokenRequestException ex) when (round == 0 && newNonce && ex.Error == "use_dpop_nonce")
+            {
+                // Asked for the nonce it has just given: once more, with it.
+            }
+            catch (TokenRequestException ex)
+            {
+                ForgetEndpointAfter(ex);
+                return new Attempt(default, ex, answer.RetryDelay);
+            }
         }
     }
 }

@@ -5,7 +5,12 @@ using TokenClient.Http;
 namespace TokenClient.Providers;
 
 /// <summary>What the token endpoint answered to one attempt.</summary>
-internal readonly record struct Answer(HttpStatusCode Status, RetryConditionHeaderValue? RetryAfter, byte[] Body, DateTimeOffset ReceivedAt)
+/// <param name="Status">The status.</param>
+/// <param name="RetryAfter">Its Retry-After header.</param>
+/// <param name="Body">Its body.</param>
+/// <param name="ReceivedAt">When its headers arrived.</param>
+/// <param name="DpopNonce">Its <c>DPoP-Nonce</c> header (RFC 9449 section 8), if it has one.</param>
+internal readonly record struct Answer(HttpStatusCode Status, RetryConditionHeaderValue? RetryAfter, byte[] Body, DateTimeOffset ReceivedAt, string? DpopNonce = null)
 {
     // Retry-After in either form (RFC 9110 10.2.3): seconds, or an HTTP date measured against our clock.
     public TimeSpan? RetryDelay => RetryAfter is null ? null
@@ -35,7 +40,7 @@ internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactor
             // The lifetime counts from the response's arrival, not from the server's clock.
             var receivedAt = time.GetUtcNow();
             var body = await ReadBodyAsync(context, response, cancellationToken).ConfigureAwait(false);
-            return new Answer(response.StatusCode, response.Headers.RetryAfter, body, receivedAt);
+            return new Answer(response.StatusCode, response.Headers.RetryAfter, body, receivedAt, DpopProofs.NonceOf(response.Headers));
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {

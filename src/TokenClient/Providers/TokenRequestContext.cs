@@ -17,7 +17,8 @@ internal sealed record TokenRequestContext(string ClientName, TokenClientOptions
 /// <param name="Lifetime">From <c>expires_in</c>; null when the response did not say.</param>
 /// <param name="Scope">The granted scope, if the response said.</param>
 /// <param name="RefreshToken">A refresh token, if the response carried one.</param>
-internal readonly record struct TokenResponse(string AccessToken, TimeSpan? Lifetime, string? Scope, string? RefreshToken)
+/// <param name="TokenType">"Bearer", or "DPoP" for a token bound to the client's DPoP key.</param>
+internal readonly record struct TokenResponse(string AccessToken, TimeSpan? Lifetime, string? Scope, string? RefreshToken, string TokenType = "Bearer")
 {
     // The generated ToString would print both tokens.
     public override string ToString() => $"token response, lifetime {Lifetime?.ToString() ?? "unknown"}";

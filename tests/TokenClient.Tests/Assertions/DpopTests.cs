@@ -1,0 +1,347 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TokenClient.Http;
+using TokenClient.Tests.Attacks;
+using TokenClient.Tests.TestSupport;
+
+namespace TokenClient.Tests.Assertions;
+
+/// <summary>DPoP (RFC 9449) with <c>Dpop: true</c>, against a server on 127.0.0.1 that verifies every proof.</summary>
+public sealed class DpopTests
+{
+    private const string Secret = "dpop-s3cret-Kw4";
+
+    private static ServiceProvider Container(DpopServer server, CapturingLoggerProvider? logs = null, params (string Key, string Value)[] more) =>
+        Container(server, logs, api: null, more);
+
+    private static ServiceProvider Container(DpopServer server, CapturingLoggerProvider? logs, Action<IHttpClientBuilder>? api, params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["TokenClients:bound:TokenEndpoint"] = server.TokenEndpoint.AbsoluteUri,
+            ["TokenClients:bound:ClientId"] = "dpop-client",
+            ["TokenClients:bound:ClientSecret"] = Secret,
+            ["TokenClients:bound:Dpop"] = "true",
+            ["TokenClients:bound:MaxRetries"] = "0",
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[$"TokenClients:bound:{key}"] = value;
+        }
+
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs ?? new CapturingLoggerProvider()));
+        services.AddTokenClients(new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("TokenClients"));
+        var builder = services.AddHttpClient("api", c => c.BaseAddress = server.Server.Address).AddTokenHandler("bound");
+        api?.Invoke(builder);
+        var container = services.BuildServiceProvider();
+        container.GetRequiredService<IStartupValidator>().Validate();
+        return container;
+    }
+
+    private static HttpClient Api(ServiceProvider container) => container.GetRequiredService<IHttpClientFactory>().CreateClient("api");
+
+    [Fact]
+    public async Task FromConfiguration_EveryTokenAndApiRequestCarriesAProofTheServerVerifies_WithOneNonceRoundOnEachSide()
+    {
+        await using var server = await DpopServer.StartAsync();
+        await using var container = Container(server);
+        var api = Api(container);
+
+        using var first = await api.GetAsync("/api/orders");
+        using var second = await api.PostAsync("/api/orders/7?expand=lines#top", new StringContent("{}"));
+
+        server.Refused.Should().BeEmpty();
+        (await first.Content.ReadAsStringAsync()).Should().Be("accepted GET /api/orders");
+        (await second.Content.ReadAsStringAsync()).Should().Be("accepted POST /api/orders/7");
+        server.Server.Requests.Select(r => $"{r.Method} {r.PathAndQuery}").Should().Equal(
+            "POST /token", // refused: use_dpop_nonce
+            "POST /token", // with the authorization server's nonce
+            "GET /api/orders", // refused: use_dpop_nonce
+            "GET /api/orders", // with the resource server's nonce
+            "POST /api/orders/7?expand=lines"); // the nonce kept: no round this time
+        server.Server.Requests.Where(r => r.PathAndQuery.StartsWith("/api", StringComparison.Ordinal))
+            .Should().OnlyContain(r => r.Header("Authorization") == "DPoP dpop-token-1");
+
+        var accepted = server.Accepted.ToList();
+        accepted.Select(a => a.Path).Should().Equal("/token", "/api/orders", "/api/orders/7");
+        accepted[0].Proof.GetPayloadValue<string>("nonce").Should().Be(server.TokenNonce);
+        accepted.Skip(1).Should().OnlyContain(a => a.Proof.GetPayloadValue<string>("nonce") == server.ApiNonce);
+        accepted.Select(a => DpopServer.Thumbprint(a.Proof)).Distinct().Should().ContainSingle("one key signs the client's proofs");
+        server.TokenNonce.Should().NotBe(server.ApiNonce);
+    }
+
+    [Fact]
+    public async Task ANewKeyIsMadeForEachClient_AndTheSameKeyIsKeptForOneClient()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.TokenEndpointNonces = server.ApiNonces = false;
+        await using var one = Container(server);
+        await using var other = Container(server);
+
+        (await Api(one).GetAsync("/api/a")).EnsureSuccessStatusCode();
+        (await Api(one).GetAsync("/api/b")).EnsureSuccessStatusCode();
+        (await Api(other).GetAsync("/api/c")).EnsureSuccessStatusCode();
+
+        var keys = server.Accepted.Select(a => (a.Path, Key: DpopServer.Thumbprint(a.Proof))).ToList();
+        keys.Select(k => k.Path).Should().Equal("/token", "/api/a", "/api/b", "/token", "/api/c");
+        keys.Take(3).Select(k => k.Key).Distinct().Should().ContainSingle();
+        keys[3].Key.Should().NotBe(keys[0].Key).And.Be(keys[4].Key);
+    }
+
+    [Fact]
+    public async Task AServerThatKeepsAskingForANewNonce_IsAskedOnceMore_ThenTheFailureIsReported()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.NewNonceEveryTime = true;
+        await using var container = Container(server);
+
+        var failure = await container.GetRequiredKeyedService<ITokenClient>("bound").Invoking(c => c.GetTokenAsync().AsTask())
+            .Should().ThrowAsync<TokenRequestException>();
+
+        failure.Which.Error.Should().Be("use_dpop_nonce");
+        server.Server.Requests.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task AnApiThatKeepsAskingForANewNonce_IsAskedOnceMore_ThenItsAnswerIsReturned_AndTheTokenKept()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.TokenEndpointNonces = false;
+        await using var container = Container(server);
+        server.NewNonceEveryTime = true; // the token endpoint asks for no nonce here: only the API does
+
+        using var response = await Api(container).GetAsync("/api/orders");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.ToString().Should().Contain("use_dpop_nonce");
+        server.Server.Requests.Select(r => $"{r.Method} {r.PathAndQuery}").Should().Equal("POST /token", "GET /api/orders", "GET /api/orders");
+    }
+
+    [Fact]
+    public async Task AnApiThatAsksForTheNonceTheProofCarried_GetsItsAnswerReturned_WithoutAResend()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.TokenEndpointNonces = false;
+        server.ForcedNonce = "fixed-nonce";
+        await using var container = Container(server);
+        (await Api(container).GetAsync("/api/first")).EnsureSuccessStatusCode(); // one round: the client now holds fixed-nonce
+
+        server.NewNonceEveryTime = true;
+        using var response = await Api(container).GetAsync("/api/second");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        server.Server.Requests.Select(r => r.PathAndQuery).Should().Equal("/token", "/api/first", "/api/first", "/api/second");
+    }
+
+    [Fact]
+    public async Task ANonceThatIsNotOne_IsIgnored_AndNotSentBack()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.ForcedNonce = "quote\"and\\backslash"; // NQCHAR excludes both
+        await using var container = Container(server);
+
+        var failure = await container.GetRequiredKeyedService<ITokenClient>("bound").Invoking(c => c.GetTokenAsync().AsTask())
+            .Should().ThrowAsync<TokenRequestException>();
+
+        failure.Which.Error.Should().Be("use_dpop_nonce");
+        server.Server.Requests.Should().ContainSingle("a nonce that cannot be one is no reason to ask again");
+    }
+
+    [Fact]
+    public async Task AServerThatIssuesABearerToken_IsAnsweredInKind_WithoutProofsOnTheApi()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.TokenEndpointNonces = false;
+        server.IssuedType = "Bearer";
+        await using var container = Container(server);
+
+        using var response = await Api(container).GetAsync("/api/orders");
+
+        (await response.Content.ReadAsStringAsync()).Should().Be("bearer accepted");
+        server.Server.Requests.Last().Header("Authorization").Should().Be("Bearer dpop-token-1");
+        server.Server.Requests.Last().Header("DPoP").Should().BeNull();
+        server.Server.Requests.First().Header("DPoP").Should().NotBeNull("the token request carried its proof all the same");
+    }
+
+    [Fact]
+    public async Task ARedirectToAnotherOrigin_GoesWithoutTheTokenAndWithoutAProof()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.TokenEndpointNonces = server.ApiNonces = false;
+        await using var elsewhere = await Hostile.StartAsync(app => app.MapGet("/landing", () => Results.Text("landed")));
+        server.RedirectTo = elsewhere.Url("/landing");
+        await using var container = Container(server);
+
+        using var response = await Api(container).GetAsync("/api/moved");
+
+        (await response.Content.ReadAsStringAsync()).Should().Be("landed");
+        server.Server.Requests.Last().Header("DPoP").Should().NotBeNull();
+        var landed = elsewhere.Requests.Should().ContainSingle().Which;
+        landed.Header("Authorization").Should().BeNull();
+        landed.Header("DPoP").Should().BeNull();
+    }
+
+    [Fact]
+    public async Task AProofTheServerEchoes_NeverAppearsInTheExceptionOrTheLogs()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.EchoProofInError = true;
+        var logs = new CapturingLoggerProvider();
+        await using var container = Container(server, logs);
+
+        var failure = await container.GetRequiredKeyedService<ITokenClient>("bound").Invoking(c => c.GetTokenAsync().AsTask())
+            .Should().ThrowAsync<TokenRequestException>();
+
+        var proof = server.Server.Requests.Single().Header("DPoP")!;
+        var leaks = (string? text) => text is not null && proof.Split('.').Any(part => text.Contains(part[..Math.Min(part.Length, 40)], StringComparison.Ordinal));
+        failure.Which.ErrorDescription.Should().StartWith("rejected proof");
+        leaks(failure.Which.ErrorDescription).Should().BeFalse();
+        leaks(failure.Which.ToString()).Should().BeFalse();
+        logs.Lines.Should().NotBeEmpty().And.OnlyContain(l => !leaks(l.Text));
+    }
+
+    [Fact]
+    public async Task WithPrivateKeyJwt_TheProofAndTheAssertionTheServerEchoes_AreBothKeptOutOfTheException()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.EchoProofInError = true;
+        using var keys = new TestKeys();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var container = Container(server, logs: null,
+            ("ClientAuthentication", "PrivateKeyJwt"), ("SigningKey:Path", keys.Pem(key.ExportPkcs8PrivateKeyPem())), ("SigningKey:Algorithm", "ES256"));
+
+        var failure = await container.GetRequiredKeyedService<ITokenClient>("bound").Invoking(c => c.GetTokenAsync().AsTask())
+            .Should().ThrowAsync<TokenRequestException>();
+
+        var request = server.Server.Requests.Single();
+        var assertion = Uri.UnescapeDataString(request.Body.Split('&').Single(f => f.StartsWith("client_assertion=", StringComparison.Ordinal))["client_assertion=".Length..]);
+        var proof = request.Header("DPoP")!;
+        failure.Which.ErrorDescription.Should().Be("rejected proof [redacted] sent with [redacted]");
+        assertion.Should().Contain(".").And.NotBe(proof);
+    }
+
+    [Fact]
+    public async Task ProofsAndTokens_NeverAppearInTheLogs_OfASuccessfulRound()
+    {
+        await using var server = await DpopServer.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        await using var container = Container(server, logs);
+
+        (await Api(container).GetAsync("/api/orders")).EnsureSuccessStatusCode();
+
+        var proofs = server.Server.Requests.Select(r => r.Header("DPoP")!.Split('.')[2]).ToList();
+        proofs.Should().HaveCount(4);
+        logs.Lines.Should().Contain(l => l.Text.Contains("asked for a DPoP nonce", StringComparison.Ordinal));
+        logs.Lines.Should().OnlyContain(l => !proofs.Any(p => l.Text.Contains(p, StringComparison.Ordinal)) && !l.Text.Contains("dpop-token-1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheHttpClientFactorysOwnHeaderLog_RedactsTheToken_TheProof_AndTheConfiguredHeaders_WhateverTheUserChose()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.TokenEndpointNonces = server.ApiNonces = false;
+        var logs = new CapturingLoggerProvider();
+        await using var container = Container(server, logs, api => api.RedactLoggedHeaders(_ => false), ("Headers:X-Api-Key", "api-key-Vb3"));
+
+        (await Api(container).GetAsync("/api/orders")).EnsureSuccessStatusCode();
+
+        var request = server.Server.Requests.Last();
+        request.Header("X-Api-Key").Should().Be("api-key-Vb3");
+        var headerLogs = logs.Lines.Where(l => l.Text.StartsWith("Request Headers:", StringComparison.Ordinal)).Select(l => l.Text).ToList();
+        headerLogs.Should().ContainSingle(l => l.Contains("Authorization: *") && l.Contains("DPoP: *") && l.Contains("X-Api-Key: *"),
+            "the client handler's log, below the token handler, sees the headers (the logical handler's, above it, does not)");
+        headerLogs.Should().OnlyContain(l => !l.Contains("dpop-token-1") && !l.Contains("api-key-Vb3") && !l.Contains(request.Header("DPoP")!.Split('.')[2]));
+    }
+
+    [Fact]
+    public async Task ADpopToken_FromAClientWithoutDpop_IsRefused_NamingTheSetting()
+    {
+        await using var services = new TestServices(o => o.MaxRetries = 0);
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, """{"access_token":"bound","token_type":"DPoP","expires_in":3600}"""));
+
+        var failure = await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        failure.Which.Message.Should().Contain("token_type 'DPoP' is not supported").And.Contain("Dpop set to true");
+    }
+
+    [Fact]
+    public async Task WithDpop_ATokenTypeThatIsNeitherBearerNorDpop_IsRefused()
+    {
+        await using var services = new TestServices(o => (o.MaxRetries, o.Dpop) = (0, true));
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, """{"access_token":"t","token_type":"mac","expires_in":3600}"""));
+
+        var failure = await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+
+        failure.Which.Message.Should().Contain("token_type 'mac' is not supported: only Bearer and DPoP tokens are");
+    }
+
+    [Theory]
+    [InlineData("LoneWolf", false, "Dpop is not supported when Provider is 'LoneWolf'")]
+    [InlineData("Generic", true, "Dpop and SharedCache cannot both be on")]
+    public void AClientThatCannotUseDpop_FailsAtStartUp_NamingDpop(string provider, bool sharedCache, string expected)
+    {
+        var services = new ServiceCollection();
+        services.AddDistributedMemoryCache();
+        services.AddTokenClient("bound", o =>
+        {
+            o.Provider = provider;
+            o.TokenEndpoint = new Uri("https://login.example.test/token");
+            (o.ClientId, o.ClientSecret, o.Dpop, o.SharedCache, o.AllowInsecureSharedCache) = ("id", Secret, true, sharedCache, true);
+        });
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain($"Token client 'bound': {expected}");
+    }
+
+    [Fact]
+    public void TheNonces_AreKeptByOrigin_CheckedForTheirCharacters_AndForgottenPastSixtyFourOrigins()
+    {
+        var proofs = new DpopProofs(TimeProvider.System);
+        var api = new Uri("https://api.example.test/orders?page=1");
+
+        proofs.TakeNonce(api, "n-1").Should().BeTrue();
+        proofs.TakeNonce(new Uri("https://api.example.test/other"), "n-1").Should().BeFalse("the origin holds it already");
+        proofs.TakeNonce(api, "n-2").Should().BeTrue();
+        proofs.TakeNonce(api, null).Should().BeFalse();
+        proofs.TakeNonce(api, "").Should().BeFalse();
+        proofs.TakeNonce(api, "with space").Should().BeFalse();
+        proofs.TakeNonce(api, new string('a', 513)).Should().BeFalse();
+        proofs.TakeNonce(api, new string('a', 512)).Should().BeTrue();
+        NonceIn(proofs.Create(HttpMethod.Get, api, "t")).Should().Be(new string('a', 512));
+        NonceIn(proofs.Create(HttpMethod.Get, new Uri("http://api.example.test/orders"), "t")).Should().BeNull("http is another origin");
+
+        for (var i = 0; i < 63; i++)
+        {
+            proofs.TakeNonce(new Uri($"https://host-{i}.example.test/"), "n").Should().BeTrue();
+        }
+
+        NonceIn(proofs.Create(HttpMethod.Get, api, "t")).Should().NotBeNull("64 origins are kept");
+        proofs.TakeNonce(new Uri("https://one-too-many.example.test/"), "n").Should().BeTrue();
+        NonceIn(proofs.Create(HttpMethod.Get, api, "t")).Should().BeNull("past 64 origins the nonces are forgotten");
+        NonceIn(proofs.Create(HttpMethod.Get, new Uri("https://one-too-many.example.test/x"), null)).Should().Be("n");
+    }
+
+    [Fact]
+    public void AProofIsWrittenAsRfc9449sExamplesAre_ItsPublicKeyOnly_AndNoEscapesJsonDoesNotNeed()
+    {
+        var proof = new DpopProofs(TimeProvider.System).Create(HttpMethod.Post, new Uri("https://api.example.test/a&b?query=1#top"), accessToken: null);
+
+        var parts = proof.Split('.');
+        var header = System.Text.Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(parts[0]));
+        var payload = System.Text.Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(parts[1]));
+        header.Should().MatchRegex("""^\{"typ":"dpop\+jwt","alg":"ES256","jwk":\{"kty":"EC","crv":"P-256","x":"[A-Za-z0-9_-]{43}","y":"[A-Za-z0-9_-]{43}"\}\}$""");
+        payload.Should().MatchRegex("""^\{"jti":"[0-9a-f]{32}","htm":"POST","htu":"https://api.example.test/a&b","iat":[0-9]+\}$""");
+    }
+
+    private static string? NonceIn(string proof) =>
+        new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(proof).TryGetPayloadValue<string>("nonce", out var nonce) ? nonce : null;
+}
