@@ -174,6 +174,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     // One acquisition at a time, shared by every caller that arrives while it runs.
     private Task<AccessToken> Acquire()
     {
+        TaskCompletionSource<AccessToken> acquisition;
         lock (_gate)
         {
             if (_acquisition is { } running)
@@ -188,11 +189,43 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
                 return Task.FromResult(fresh.Token);
             }
 
-            return _acquisition = StartAcquisition();
+            // The callers who arrive meanwhile wait on it; their continuations never run on the thread that completes it.
+            acquisition = new TaskCompletionSource<AccessToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _acquisition = acquisition.Task;
+        }
+
+        // A caller with no token waits for it anyway: the request starts on its thread (outside the lock) until its first
+        // wait, without a hop through the thread pool. Not on a thread with a context or a scheduler of its own (a UI, an
+        // Orleans grain), where code of the user's in the token endpoint's pipeline could resume on it.
+        if (SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default)
+        {
+            _ = CompleteAsync(acquisition);
+        }
+        else
+        {
+            _ = Task.Run(() => CompleteAsync(acquisition));
+        }
+
+        return acquisition.Task;
+    }
+
+    private async Task CompleteAsync(TaskCompletionSource<AccessToken> acquisition)
+    {
+        try
+        {
+            acquisition.SetResult(await AcquireAsync().ConfigureAwait(false));
+        }
+        catch (OperationCanceledException ex)
+        {
+            acquisition.SetCanceled(ex.CancellationToken); // disposed: cancelled, as Task.Run would have it
+        }
+        catch (Exception ex)
+        {
+            acquisition.SetException(ex);
         }
     }
 
-    // Task.Run keeps the caller's thread (and the lock) out of the HTTP pipeline.
+    // A background renewal: Task.Run keeps the caller who happened to find the token due (and the lock) out of the HTTP pipeline.
     private Task<AccessToken> StartAcquisition() => Task.Run(AcquireAsync);
 
     private async Task<AccessToken> AcquireAsync()

@@ -22,7 +22,7 @@ internal sealed class GenericShaper : TokenRequestShaper
         var request = Post(context, new FormUrlEncodedContent(form));
         if (inBasic)
         {
-            request.Headers.Authorization = BasicCredentials(options.ClientId!, options.ClientSecret!);
+            request.Headers.Authorization = context.BasicCredentials;
         }
 
         return request;

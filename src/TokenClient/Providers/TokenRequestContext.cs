@@ -1,3 +1,5 @@
+using System.Net.Http.Headers;
+
 namespace TokenClient.Providers;
 
 /// <summary>Everything a shaper needs to build one token request.</summary>
@@ -8,8 +10,13 @@ namespace TokenClient.Providers;
 /// <param name="Secrets">Removes this client's secrets from whatever the server sends back before it is quoted.</param>
 internal sealed record TokenRequestContext(string ClientName, TokenClientOptions Options, Uri Endpoint, string? Tenant, SecretRedactor Secrets)
 {
+    private AuthenticationHeaderValue? _basicCredentials;
+
     /// <summary>With <see cref="ClientAuthentication.PrivateKeyJwt"/>: this attempt's client assertion.</summary>
     public string? ClientAssertion { get; init; }
+
+    /// <summary>The client's Basic credentials (RFC 6749 section 2.3.1), encoded once for every request of the context.</summary>
+    public AuthenticationHeaderValue BasicCredentials => _basicCredentials ??= GenericShaper.BasicCredentials(Options.ClientId!, Options.ClientSecret!);
 }
 
 /// <summary>A successful token response, as the shaper read it from the wire.</summary>

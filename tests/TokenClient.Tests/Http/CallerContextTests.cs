@@ -53,6 +53,53 @@ public class CallerContextTests
         harness.Services.TokenEndpoint.RequestCount.Should().Be(2);
     }
 
+    [Fact]
+    public async Task AFirstToken_AskedForFromATaskOnAScheduler_IsNotRequestedOnThatScheduler()
+    {
+        using var services = new TestServices();
+        TaskScheduler? seen = null;
+        services.TokenEndpoint.Respond = async n =>
+        {
+            await Task.Yield(); // code of the user's in the token endpoint's pipeline, without ConfigureAwait(false)
+            seen = TaskScheduler.Current;
+            return FakeTokenEndpoint.Token($"token-{n}", 3600);
+        };
+        var exclusive = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler; // as an actor framework runs its grains
+
+        var token = await Task.Factory.StartNew(() => services.Client.GetTokenAsync().AsTask(), CancellationToken.None, TaskCreationOptions.None, exclusive).Unwrap();
+
+        token.Value.Should().Be("token-1");
+        seen.Should().BeSameAs(TaskScheduler.Default);
+    }
+
+    [Fact]
+    public async Task AFirstToken_AskedForOnAPlainThread_IsRequestedOnThatThread_WithoutAHopThroughThePool()
+    {
+        using var services = new TestServices();
+        int? requestThread = null;
+        services.TokenEndpoint.Respond = n =>
+        {
+            requestThread = Environment.CurrentManagedThreadId;
+            return Task.FromResult(FakeTokenEndpoint.Token($"token-{n}", 3600));
+        };
+        var callerThread = Environment.CurrentManagedThreadId;
+        var xunits = SynchronizationContext.Current; // xunit runs tests under a context of its own: this caller has none
+        SynchronizationContext.SetSynchronizationContext(null);
+        ValueTask<AccessToken> pending;
+        try
+        {
+            pending = services.Client.GetTokenAsync();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(xunits);
+        }
+
+        pending.IsCompletedSuccessfully.Should().BeTrue("an endpoint that answers at once gives the token before GetTokenAsync returns");
+        requestThread.Should().Be(callerThread);
+        (await pending).Value.Should().Be("token-1");
+    }
+
     /// <summary>Counts what is posted to it, and runs it on the thread pool so that nothing waits on it.</summary>
     private sealed class RecordingContext : SynchronizationContext
     {

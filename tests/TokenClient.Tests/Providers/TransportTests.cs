@@ -35,6 +35,26 @@ public class TransportTests
     }
 
     [Theory]
+    [InlineData(4_000)]
+    [InlineData(4_095)]
+    [InlineData(4_096)]
+    [InlineData(20_000)]
+    public async Task ABodyOfUnknownLength_LongerThanTheFirstBuffer_IsReadWhole_AndTheNextShorterOneAlone(int padding)
+    {
+        using var services = new TestServices(o => o.MaxResponseSize = 65_536);
+        var long_ = $$"""{"access_token":"long-token","token_type":"Bearer","expires_in":3600,"padding":"{{new string('x', padding)}}"}""";
+        var bodies = new Queue<string>([long_, Body]);
+        services.TokenEndpoint.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new TrickleStream(Encoding.UTF8.GetBytes(bodies.Dequeue()))) });
+
+        var first = await services.Client.GetTokenAsync();
+        services.Client.Invalidate(first);
+        var second = await services.Client.GetTokenAsync();
+
+        first.Value.Should().Be("long-token");
+        second.Value.Should().Be("sized-token", "a buffer used before holds nothing of the body before");
+    }
+
+    [Theory]
     [InlineData(300, true)]
     [InlineData(302, true)]
     [InlineData(399, true)]
