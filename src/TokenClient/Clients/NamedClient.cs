@@ -61,7 +61,7 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     /// <summary>
     /// Takes a new definition. Where the token's identity is the same, every entry keeps its cached token
     /// and its next request uses the new definition; where it changed (endpoint, client id, scope, audience,
-    /// resource, tenant, provider), every entry is replaced, so no token of the old identity is served.
+    /// resource, tenant, provider, Dpop), every entry is replaced, so no token of the old identity is served.
     /// </summary>
     public void Update(ClientDefinition next)
     {
@@ -69,7 +69,8 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
         {
             var previous = _definition;
             _definition = next;
-            if (previous.Identity == next.Identity)
+            // Dpop on or off changes the kind of token (bound to the client's key or not), as a new identity does.
+            if (previous.Identity == next.Identity && previous.Options.Dpop == next.Options.Dpop)
             {
                 _own.Use(next);
                 foreach (var entry in _tenants.Values)

@@ -88,4 +88,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 21, EventName = "ResendingWithDpopNonce", Level = LogLevel.Debug,
         Message = "The API asked for a DPoP nonce on {Method} {Host}; resending once with the nonce it gave (client '{ClientName}')")]
     public static partial void ResendingWithDpopNonce(ILogger logger, string method, string? host, string clientName);
+
+    [LoggerMessage(EventId = 22, EventName = "DpopNotBound", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' asked for a DPoP-bound token and got a {TokenType} token: the server did not bind it to the client's key, and it is sent without proofs")]
+    public static partial void DpopNotBound(ILogger logger, string clientName, string tokenType);
 }

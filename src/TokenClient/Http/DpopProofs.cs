@@ -43,11 +43,12 @@ internal sealed class DpopProofs
 
     /// <summary>
     /// A new proof for one request (RFC 9449 section 4.2): <c>htm</c> and <c>htu</c> of the request, a unique <c>jti</c>,
-    /// <c>iat</c> now, the origin's nonce if it gave one, and with an access token its hash as <c>ath</c>.
+    /// <c>iat</c> now, the nonce the server gave if it gave one (<paramref name="nonce"/>), and with an access token (a request
+    /// to a resource server) its hash as <c>ath</c>.
     /// </summary>
-    public string Create(HttpMethod method, Uri target, string? accessToken)
+    public string Create(HttpMethod method, Uri target, string? accessToken, out string? nonce)
     {
-        var nonce = _nonces.GetValueOrDefault(Origin(target));
+        var sent = nonce = _nonces.GetValueOrDefault(Key(target, atTokenEndpoint: accessToken is null));
         var issuedAt = _time.GetUtcNow().ToUnixTimeSeconds();
         return CompactJws.Sign(_key, "ES256", writer =>
         {
@@ -63,44 +64,39 @@ internal sealed class DpopProofs
         {
             writer.WriteString("jti", Guid.NewGuid().ToString("N"));
             writer.WriteString("htm", method.Method);
-            writer.WriteString("htu", target.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped));
+            writer.WriteString("htu", Htu(target));
             writer.WriteNumber("iat", issuedAt);
             if (accessToken is not null)
             {
                 writer.WriteString("ath", CompactJws.Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(accessToken))));
             }
 
-            if (nonce is not null)
+            if (sent is not null)
             {
-                writer.WriteString("nonce", nonce);
+                writer.WriteString("nonce", sent);
             }
         });
     }
 
     /// <summary>
-    /// Keeps the nonce a server at <paramref name="target"/>'s origin gave, if it is one (RFC 9449's <c>NQCHAR</c>s, of
-    /// reasonable length); true when it differs from the one held, so that a proof made now carries a new nonce.
+    /// Keeps the nonce a server gave (the token endpoint's and the APIs' apart, by origin), if it is one: RFC 9449's
+    /// <c>NQCHAR</c>s, of reasonable length. Returns it; null when there was none, or none worth keeping.
     /// </summary>
-    public bool TakeNonce(Uri target, string? nonce)
+    public string? Keep(Uri target, bool atTokenEndpoint, string? nonce)
     {
         if (nonce is null or { Length: 0 or > MaxNonceLength } || nonce.AsSpan().ContainsAnyExcept(s_nonceCharacters))
         {
-            return false;
+            return null;
         }
 
-        var origin = Origin(target);
-        if (_nonces.TryGetValue(origin, out var held) && held == nonce)
-        {
-            return false;
-        }
-
-        if (_nonces.Count >= MaxOrigins && !_nonces.ContainsKey(origin))
+        var key = Key(target, atTokenEndpoint);
+        if (_nonces.Count >= MaxOrigins && !_nonces.ContainsKey(key))
         {
             _nonces.Clear();
         }
 
-        _nonces[origin] = nonce;
-        return true;
+        _nonces[key] = nonce;
+        return nonce;
     }
 
     /// <summary>The <c>DPoP-Nonce</c> header's value, if the response has exactly one.</summary>
@@ -117,8 +113,7 @@ internal sealed class DpopProofs
 
         foreach (var challenge in response.Headers.WwwAuthenticate)
         {
-            if (string.Equals(challenge.Scheme, Scheme, StringComparison.OrdinalIgnoreCase)
-                && challenge.Parameter?.Contains("use_dpop_nonce", StringComparison.Ordinal) == true)
+            if (string.Equals(challenge.Scheme, Scheme, StringComparison.OrdinalIgnoreCase) && ErrorOf(challenge.Parameter) == "use_dpop_nonce")
             {
                 return true;
             }
@@ -127,9 +122,30 @@ internal sealed class DpopProofs
         return false;
     }
 
+    // The challenge's error parameter (RFC 6750 section 3): error=code or error="code", among other auth-params.
+    private static string? ErrorOf(string? parameters)
+    {
+        foreach (var parameter in (parameters ?? "").Split(',', StringSplitOptions.TrimEntries))
+        {
+            var equals = parameter.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && parameter.AsSpan(0, equals).Trim().Equals("error", StringComparison.OrdinalIgnoreCase))
+            {
+                return parameter[(equals + 1)..].Trim().Trim('"');
+            }
+        }
+
+        return null;
+    }
+
     // NQCHAR = %x21 / %x23-5B / %x5D-7E: visible ASCII but '"' and '\'.
     private static readonly System.Buffers.SearchValues<char> s_nonceCharacters = System.Buffers.SearchValues.Create(
         "!#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
-    private static string Origin(Uri target) => target.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped);
+    // The target URI without query and fragment (RFC 9449 section 4.2), its host in ASCII (punycode) as it goes on the wire.
+    private static string Htu(Uri target) =>
+        $"{target.Scheme}://{(target.HostNameType == UriHostNameType.Dns ? target.IdnHost : target.Host)}{(target.IsDefaultPort ? "" : $":{target.Port}")}{target.AbsolutePath}";
+
+    // The token endpoint's nonce and an API's are kept apart even on one origin (a gateway that serves both).
+    private static string Key(Uri target, bool atTokenEndpoint) =>
+        $"{(atTokenEndpoint ? "token " : "api ")}{target.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped)}";
 }

@@ -71,9 +71,10 @@ internal sealed class TokenHandler : DelegatingHandler
         }
 
         exchange.Token = pending.Result;
-        var sending = Send(exchange, cancellationToken);
-        if (sending.IsCompletedSuccessfully && !TookNonce(exchange, sending.Result) && IsFinal(exchange, sending.Result))
+        var sending = Send(ref exchange, cancellationToken);
+        if (sending.IsCompletedSuccessfully && IsFinal(exchange, sending.Result))
         {
+            KeepNonce(exchange, sending.Result);
             KeepOrigin(exchange);
             return sending;
         }
@@ -123,20 +124,25 @@ internal sealed class TokenHandler : DelegatingHandler
     private static bool FromOrigin(in Exchange exchange, HttpResponseMessage response) =>
         Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? exchange.Request.RequestUri, exchange.Origin);
 
-    // Each hop carries the token and the configured headers only if it is on the caller's origin; a DPoP token, a new proof
-    // of this hop's method and URI.
-    private Task<HttpResponseMessage> Send(in Exchange exchange, CancellationToken cancellationToken)
+    // Each hop carries the token and the configured headers only if it is on the caller's origin; with a DPoP token, a new
+    // proof of this hop's method and URI. A proof the handler attached before goes whatever the token is now (a renewal
+    // may have brought a Bearer token).
+    private Task<HttpResponseMessage> Send(ref Exchange exchange, CancellationToken cancellationToken)
     {
         var request = exchange.Request;
         var token = Redirects.SameOrigin(request.RequestUri, exchange.Origin) ? exchange.Token : null;
         Attach(request, exchange.Policy.Headers, token);
-        if (IsDpop(exchange))
+        if (exchange.ProofAttached)
         {
             request.Headers.Remove(DpopProofs.Scheme);
-            if (token is not null)
-            {
-                request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, _source.Proofs.Create(request.Method, request.RequestUri!, token.Value));
-            }
+            exchange.ProofAttached = false;
+        }
+
+        if (IsDpop(exchange) && token is not null)
+        {
+            request.Headers.Remove(DpopProofs.Scheme); // the caller's own, if any: the proof must be ours
+            request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, _source.Proofs.Create(request.Method, request.RequestUri!, token.Value, out exchange.ProofNonce));
+            exchange.ProofAttached = true;
         }
 
         return base.SendAsync(request, cancellationToken);
@@ -144,14 +150,15 @@ internal sealed class TokenHandler : DelegatingHandler
 
     private static bool IsDpop(in Exchange exchange) => exchange.Token?.TokenType == DpopProofs.Scheme;
 
-    // With a DPoP token, keeps the nonce the caller's origin gives (RFC 9449 section 9); true when it is new.
-    private bool TookNonce(in Exchange exchange, HttpResponseMessage response) =>
-        IsDpop(exchange) && FromOrigin(exchange, response) && _source.Proofs.TakeNonce(exchange.Origin, DpopProofs.NonceOf(response.Headers));
+    // With a DPoP token, keeps the nonce the caller's origin gives (RFC 9449 section 9), and returns it.
+    private string? KeepNonce(in Exchange exchange, HttpResponseMessage response) =>
+        IsDpop(exchange) && FromOrigin(exchange, response) ? _source.Proofs.Keep(exchange.Origin, atTokenEndpoint: false, DpopProofs.NonceOf(response.Headers)) : null;
 
     private async Task<HttpResponseMessage> AfterTokenAsync(Exchange exchange, ValueTask<AccessToken> pending, CancellationToken cancellationToken)
     {
         exchange.Token = await pending.ConfigureAwait(false);
-        return await FinishAsync(exchange, Send(exchange, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var sending = Send(ref exchange, cancellationToken); // before FinishAsync copies the exchange, with what Send noted in it
+        return await FinishAsync(exchange, sending, cancellationToken).ConfigureAwait(false);
     }
 
     // Redirects this handler follows, and the one resend after a rejection.
@@ -173,22 +180,22 @@ internal sealed class TokenHandler : DelegatingHandler
                 KeepOrigin(exchange);
             }
 
-            var newNonce = TookNonce(exchange, response);
+            var nonce = KeepNonce(exchange, response);
 
             if (redirects < MaxRedirects && Redirects.TryFollow(request, response))
             {
                 redirects++;
                 response.Dispose();
                 KeepOrigin(exchange); // before the next send, which may throw
-                sending = Send(exchange, cancellationToken);
+                sending = Send(ref exchange, cancellationToken);
                 continue;
             }
 
             // A DPoP nonce demanded is not a rejection of the token: the request goes again once, with the nonce given, if
-            // the nonce is new (a server that asks for the nonce it had is answered as it is).
+            // it is not the one the proof carried (a server that asks for the nonce it had is answered as it is).
             if (IsDpop(exchange) && FromOrigin(exchange, response) && DpopProofs.AsksForNonce(response))
             {
-                if (nonceResent || !newNonce || request.Method != exchange.Method || !CanResend(exchange.Content))
+                if (nonceResent || nonce is null || nonce == exchange.ProofNonce || request.Method != exchange.Method || !CanResend(exchange.Content))
                 {
                     return response;
                 }
@@ -197,7 +204,7 @@ internal sealed class TokenHandler : DelegatingHandler
                 Log.ResendingWithDpopNonce(_logger, exchange.Method.Method, exchange.Origin.Host, exchange.Policy.ClientName);
                 (request.RequestUri, request.Method, request.Content) = (exchange.Origin, exchange.Method, exchange.Content);
                 (nonceResent, redirects) = (true, 0);
-                sending = Send(exchange, cancellationToken);
+                sending = Send(ref exchange, cancellationToken);
                 continue;
             }
 
@@ -237,7 +244,7 @@ internal sealed class TokenHandler : DelegatingHandler
             // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
             (request.RequestUri, request.Method, request.Content) = (exchange.Origin, exchange.Method, exchange.Content);
             (resent, redirects) = (true, 0);
-            sending = Send(exchange, cancellationToken);
+            sending = Send(ref exchange, cancellationToken);
         }
     }
 
@@ -251,5 +258,7 @@ internal sealed class TokenHandler : DelegatingHandler
         public readonly HttpMethod Method = request.Method; // a redirect may change both
         public readonly HttpContent? Content = request.Content;
         public AccessToken? Token;
+        public bool ProofAttached; // a DPoP proof of this handler's is on the request
+        public string? ProofNonce; // the nonce that proof carried
     }
 }

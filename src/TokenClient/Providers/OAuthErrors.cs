@@ -7,6 +7,7 @@ internal static class OAuthErrors
     {
         "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
         "invalid_scope", "access_denied", "unsupported_response_type", "server_error", "temporarily_unavailable",
+        "use_dpop_nonce", "invalid_dpop_proof", // RFC 9449
         "INVALID_CREDENTIALS", // APIMW
     };
 

@@ -26,6 +26,7 @@ internal sealed class SecretRedactor
     private string? _refreshToken;
     private string? _lastAssertion;
     private string? _lastProof;
+    private string? _previousProof;
 
     // The forms of the issued tokens, computed when first needed (a failure to quote): a tenant's entry
     // holds just the tokens until then.
@@ -71,10 +72,13 @@ internal sealed class SecretRedactor
         _issued = null;
     }
 
-    /// <summary>Adds the DPoP proof just sent to what is removed, beside the assertion sent with it (the proof before it is forgotten).</summary>
+    /// <summary>
+    /// Adds the DPoP proof just sent to what is removed, beside the assertion sent with it; the one before it too, which a
+    /// server asking for a nonce may quote in its answer to the next (the one before that is forgotten).
+    /// </summary>
     public void RememberProof(string proof)
     {
-        _lastProof = proof;
+        (_previousProof, _lastProof) = (_lastProof, proof);
         _issued = null;
     }
 
@@ -98,7 +102,7 @@ internal sealed class SecretRedactor
             var secrets = new List<string>();
             var forms = new List<string>();
             // Stryker disable once Linq : the order of the tokens is lost anyway: their forms are sorted by length
-            foreach (var token in _recentAccessTokens.Append(_refreshToken).Append(_lastAssertion).Append(_lastProof))
+            foreach (var token in _recentAccessTokens.Append(_refreshToken).Append(_lastAssertion).Append(_lastProof).Append(_previousProof))
             {
                 Add(token, secrets, forms);
             }

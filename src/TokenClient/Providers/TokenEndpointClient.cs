@@ -167,6 +167,7 @@ internal sealed class TokenEndpointClient
         {
             var context = _context;
             Answer answer;
+            string? sentNonce = null;
             try
             {
                 // With an Authority, the token endpoint its metadata names; private_key_jwt: a new assertion for every attempt.
@@ -183,7 +184,7 @@ internal sealed class TokenEndpointClient
                 using var request = _shaper.CreateRequest(context, refreshToken);
                 if (_proofs is not null)
                 {
-                    var proof = _proofs.Create(request.Method, context.Endpoint, accessToken: null);
+                    var proof = _proofs.Create(request.Method, context.Endpoint, accessToken: null, out sentNonce);
                     context.Secrets.RememberProof(proof); // a proof is a credential for a minute: never quoted back
                     request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, proof);
                 }
@@ -196,11 +197,17 @@ internal sealed class TokenEndpointClient
                 return new Attempt(default, ex, RetryAfter: null);
             }
 
-            var newNonce = _proofs?.TakeNonce(context.Endpoint, answer.DpopNonce) == true;
+            // A nonce other than the one this proof carried (another request's round may have kept it already).
+            var newNonce = _proofs?.Keep(context.Endpoint, atTokenEndpoint: true, answer.DpopNonce) is { } given && given != sentNonce;
             try
             {
                 var parsed = _shaper.ReadResponse(context, answer.Status, answer.Body);
                 var token = new AccessToken(parsed.AccessToken, parsed.TokenType, TokenLifetime.ExpiresAt(parsed, answer.ReceivedAt, _context.Options), parsed.Scope);
+                if (_proofs is not null && token.TokenType != DpopProofs.Scheme)
+                {
+                    Log.DpopNotBound(_logger, _context.ClientName, token.TokenType);
+                }
+
                 return new Attempt(new IssuedToken(token, answer.ReceivedAt, parsed.RefreshToken), Failure: null, RetryAfter: null);
             }
             catch (TokenRequestException ex) when (round == 0 && newNonce && ex.Error == "use_dpop_nonce")

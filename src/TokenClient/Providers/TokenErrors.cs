@@ -22,7 +22,8 @@ internal static class TokenErrors
         var code = OAuthErrors.IsKnown(error) ? error : context.Secrets.Redact(error);
         var text = description is null ? null : context.Secrets.Redact(description);
         var detail = text is null ? $"error '{Sanitize(code)}'" : $"error '{Sanitize(code)}': {Sanitize(text)}";
-        var transient = IsTransient(status) || error is "temporarily_unavailable" or "server_error";
+        // use_dpop_nonce: the nonce changed between a request and its retry, as it may when several tenants ask at once.
+        var transient = IsTransient(status) || error is "temporarily_unavailable" or "server_error" or "use_dpop_nonce";
         return new TokenRequestException(context.ClientName, Message(context, status, detail), status, code, text, transient);
     }
 

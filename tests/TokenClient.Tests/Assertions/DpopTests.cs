@@ -141,6 +141,69 @@ public sealed class DpopTests
     }
 
     [Fact]
+    public async Task ConcurrentRequestsGivenTheSameNonce_EachGoAgainWithIt_OnBothSides()
+    {
+        await using var server = await DpopServer.StartAsync();
+        server.ForcedNonce = "one-nonce-for-all";
+        await using var container = Container(server);
+        var factory = container.GetRequiredService<ITokenClientFactory>();
+
+        var tokens = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => factory.GetClient("bound", $"tenant-{i}").GetTokenAsync().AsTask())));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => Api(container).GetAsync($"/api/orders/{i}"))));
+
+        tokens.Should().OnlyContain(t => t.TokenType == "DPoP");
+        answers.Should().OnlyContain(a => a.StatusCode == HttpStatusCode.OK, "a request whose proof carried no nonce goes again with the one given, whoever kept it first");
+        server.Refused.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task AnApiThatAnswersAtOnce_AskingForANonce_IsAnsweredWithIt()
+    {
+        var api = new InMemoryApi(request => NonceIn(request.Headers.GetValues("DPoP").Single()) == "rs-1"
+            ? new HttpResponseMessage(HttpStatusCode.OK)
+            : NonceDemand("rs-1"));
+        await using var services = InMemory(api, n => $$"""{"access_token":"bound-{{n}}","token_type":"DPoP","expires_in":3600}""");
+
+        using var response = await services.Http("api").GetAsync("https://api.test/orders");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        api.Received.Should().HaveCount(2);
+        services.TokenEndpoint.RequestCount.Should().Be(1, "a nonce demand is not a rejection of the token");
+    }
+
+    [Fact]
+    public async Task ARejectedDpopToken_RenewedAsBearer_IsResentWithoutTheOldProof()
+    {
+        var api = new InMemoryApi(request => request.Headers.Authorization!.Scheme == "DPoP"
+            ? new HttpResponseMessage(HttpStatusCode.Unauthorized)
+            : new HttpResponseMessage(HttpStatusCode.OK));
+        await using var services = InMemory(api, n => $$"""{"access_token":"t-{{n}}","token_type":"{{(n == 1 ? "DPoP" : "Bearer")}}","expires_in":3600}""");
+
+        using var response = await services.Http("api").GetAsync("https://api.test/orders");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        api.Received.Select(r => r.Authorization).Should().Equal("DPoP t-1", "Bearer t-2");
+        api.Received.Select(r => r.Proof is not null).Should().Equal(true, false);
+    }
+
+    [Fact]
+    public async Task TurningDpopOnByAReload_DropsTheBearerTokensHeld()
+    {
+        var configuration = TestServices.Settings();
+        await using var services = new TestServices(o => o.MaxRetries = 0, configuration: configuration);
+        services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK,
+            $$"""{"access_token":"t-{{n}}","token_type":"{{(n == 1 ? "Bearer" : "DPoP")}}","expires_in":3600}"""));
+        (await services.Client.GetTokenAsync()).TokenType.Should().Be("Bearer");
+
+        configuration["Dpop"] = "true";
+        configuration.Reload();
+
+        var after = await services.Client.GetTokenAsync();
+        after.TokenType.Should().Be("DPoP");
+        after.Value.Should().Be("t-2");
+    }
+
+    [Fact]
     public async Task ANonceThatIsNotOne_IsIgnored_AndNotSentBack()
     {
         await using var server = await DpopServer.StartAsync();
@@ -160,7 +223,8 @@ public sealed class DpopTests
         await using var server = await DpopServer.StartAsync();
         server.TokenEndpointNonces = false;
         server.IssuedType = "Bearer";
-        await using var container = Container(server);
+        var logs = new CapturingLoggerProvider();
+        await using var container = Container(server, logs);
 
         using var response = await Api(container).GetAsync("/api/orders");
 
@@ -168,6 +232,7 @@ public sealed class DpopTests
         server.Server.Requests.Last().Header("Authorization").Should().Be("Bearer dpop-token-1");
         server.Server.Requests.Last().Header("DPoP").Should().BeNull();
         server.Server.Requests.First().Header("DPoP").Should().NotBeNull("the token request carried its proof all the same");
+        logs.Lines.Should().ContainSingle(l => l.Id.Name == "DpopNotBound").Which.Level.Should().Be(LogLevel.Warning);
     }
 
     [Fact]
@@ -303,43 +368,104 @@ public sealed class DpopTests
     }
 
     [Fact]
-    public void TheNonces_AreKeptByOrigin_CheckedForTheirCharacters_AndForgottenPastSixtyFourOrigins()
+    public void TheNonces_AreKeptByOriginAndSide_CheckedForTheirCharacters_AndForgottenPastSixtyFour()
     {
         var proofs = new DpopProofs(TimeProvider.System);
         var api = new Uri("https://api.example.test/orders?page=1");
 
-        proofs.TakeNonce(api, "n-1").Should().BeTrue();
-        proofs.TakeNonce(new Uri("https://api.example.test/other"), "n-1").Should().BeFalse("the origin holds it already");
-        proofs.TakeNonce(api, "n-2").Should().BeTrue();
-        proofs.TakeNonce(api, null).Should().BeFalse();
-        proofs.TakeNonce(api, "").Should().BeFalse();
-        proofs.TakeNonce(api, "with space").Should().BeFalse();
-        proofs.TakeNonce(api, new string('a', 513)).Should().BeFalse();
-        proofs.TakeNonce(api, new string('a', 512)).Should().BeTrue();
-        NonceIn(proofs.Create(HttpMethod.Get, api, "t")).Should().Be(new string('a', 512));
-        NonceIn(proofs.Create(HttpMethod.Get, new Uri("http://api.example.test/orders"), "t")).Should().BeNull("http is another origin");
-
-        for (var i = 0; i < 63; i++)
+        proofs.Keep(api, atTokenEndpoint: false, "n-1").Should().Be("n-1");
+        NonceIn(proofs.Create(HttpMethod.Get, new Uri("https://api.example.test/other"), "t", out var sent)).Should().Be("n-1", "the origin's nonce");
+        sent.Should().Be("n-1");
+        NonceIn(proofs.Create(HttpMethod.Post, new Uri("https://api.example.test/token"), null, out sent)).Should().BeNull("the token endpoint's nonce is its own, on the same origin too");
+        sent.Should().BeNull();
+        proofs.Keep(api, atTokenEndpoint: true, "as-1").Should().Be("as-1");
+        NonceIn(proofs.Create(HttpMethod.Post, api, null, out _)).Should().Be("as-1");
+        NonceIn(proofs.Create(HttpMethod.Get, api, "t", out _)).Should().Be("n-1");
+        foreach (var notANonce in new[] { null, "", "with space", "quote\"", "back\\slash", "é", new string('a', 513) })
         {
-            proofs.TakeNonce(new Uri($"https://host-{i}.example.test/"), "n").Should().BeTrue();
+            proofs.Keep(api, atTokenEndpoint: false, notANonce).Should().BeNull();
         }
 
-        NonceIn(proofs.Create(HttpMethod.Get, api, "t")).Should().NotBeNull("64 origins are kept");
-        proofs.TakeNonce(new Uri("https://one-too-many.example.test/"), "n").Should().BeTrue();
-        NonceIn(proofs.Create(HttpMethod.Get, api, "t")).Should().BeNull("past 64 origins the nonces are forgotten");
-        NonceIn(proofs.Create(HttpMethod.Get, new Uri("https://one-too-many.example.test/x"), null)).Should().Be("n");
+        proofs.Keep(api, atTokenEndpoint: false, new string('a', 512)).Should().HaveLength(512);
+        NonceIn(proofs.Create(HttpMethod.Get, api, "t", out _)).Should().HaveLength(512);
+        NonceIn(proofs.Create(HttpMethod.Get, new Uri("http://api.example.test/orders"), "t", out _)).Should().BeNull("http is another origin");
+
+        for (var i = 0; i < 62; i++)
+        {
+            proofs.Keep(new Uri($"https://host-{i}.example.test/"), atTokenEndpoint: false, "n");
+        }
+
+        NonceIn(proofs.Create(HttpMethod.Get, api, "t", out _)).Should().NotBeNull("64 are kept");
+        proofs.Keep(new Uri("https://one-too-many.example.test/"), atTokenEndpoint: false, "n");
+        NonceIn(proofs.Create(HttpMethod.Get, api, "t", out _)).Should().BeNull("past 64 the nonces are forgotten");
+        NonceIn(proofs.Create(HttpMethod.Get, new Uri("https://one-too-many.example.test/x"), "t", out _)).Should().Be("n");
     }
+
+    [Theory]
+    [InlineData("DPoP error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce in DPoP proof\"", true)]
+    [InlineData("DPoP error=use_dpop_nonce", true)]
+    [InlineData("dpop algs=\"ES256\", ERROR=\"use_dpop_nonce\"", true)]
+    [InlineData("DPoP error=\"invalid_token\", error_description=\"we do not use_dpop_nonce here\"", false)]
+    [InlineData("Bearer error=\"use_dpop_nonce\"", false)]
+    [InlineData("DPoP error=\"use_dpop_nonce_not\"", false)]
+    public void ANonceDemand_IsADpopChallengeWhoseErrorIsUseDpopNonce_NotAnyTextThatMentionsIt(string challenge, bool demand)
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.Unauthorized);
+        response.Headers.TryAddWithoutValidation("WWW-Authenticate", challenge);
+
+        DpopProofs.AsksForNonce(response).Should().Be(demand);
+    }
+
+    [Fact]
+    public void Htu_HasTheHostAsItGoesOnTheWire_AndNoQueryFragmentOrUserInfo()
+    {
+        var proofs = new DpopProofs(TimeProvider.System);
+
+        HtuIn(proofs.Create(HttpMethod.Get, new Uri("https://user:pw@bücher.example:8443/a/./b/../c?x=1#top"), "t", out _)).Should().Be("https://xn--bcher-kva.example:8443/a/c");
+        HtuIn(proofs.Create(HttpMethod.Get, new Uri("https://API.Example.TEST:443/%7Eorders"), "t", out _)).Should().Be("https://api.example.test/~orders");
+        HtuIn(proofs.Create(HttpMethod.Get, new Uri("http://[::1]:5000/x"), "t", out _)).Should().Be("http://[::1]:5000/x");
+    }
+
+    private static string? HtuIn(string proof) => new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(proof).GetPayloadValue<string>("htu");
 
     [Fact]
     public void AProofIsWrittenAsRfc9449sExamplesAre_ItsPublicKeyOnly_AndNoEscapesJsonDoesNotNeed()
     {
-        var proof = new DpopProofs(TimeProvider.System).Create(HttpMethod.Post, new Uri("https://api.example.test/a&b?query=1#top"), accessToken: null);
+        var proof = new DpopProofs(TimeProvider.System).Create(HttpMethod.Post, new Uri("https://api.example.test/a&b?query=1#top"), accessToken: null, out _);
 
         var parts = proof.Split('.');
         var header = System.Text.Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(parts[0]));
         var payload = System.Text.Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(parts[1]));
         header.Should().MatchRegex("""^\{"typ":"dpop\+jwt","alg":"ES256","jwk":\{"kty":"EC","crv":"P-256","x":"[A-Za-z0-9_-]{43}","y":"[A-Za-z0-9_-]{43}"\}\}$""");
         payload.Should().MatchRegex("""^\{"jti":"[0-9a-f]{32}","htm":"POST","htu":"https://api.example.test/a&b","iat":[0-9]+\}$""");
+    }
+
+    private static HttpResponseMessage NonceDemand(string nonce)
+    {
+        var response = new HttpResponseMessage(HttpStatusCode.Unauthorized);
+        response.Headers.TryAddWithoutValidation("WWW-Authenticate", "DPoP error=\"use_dpop_nonce\"");
+        response.Headers.TryAddWithoutValidation("DPoP-Nonce", nonce);
+        return response;
+    }
+
+    // A client with Dpop whose token endpoint answers with tokenJson(n), and an "api" HttpClient whose API answers in memory.
+    private static TestServices InMemory(InMemoryApi api, Func<int, string> tokenJson)
+    {
+        var services = new TestServices(o => (o.Dpop, o.MaxRetries) = (true, 0), more: s => s.AddHttpClient("api").AddTokenHandler(TestServices.ClientName).ConfigurePrimaryHttpMessageHandler(() => api));
+        services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, tokenJson(n)));
+        return services;
+    }
+
+    /// <summary>An API that answers synchronously, as a caching or test handler does, recording what it got.</summary>
+    private sealed class InMemoryApi(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        public List<(string Authorization, string? Proof)> Received { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Received.Add((request.Headers.Authorization!.ToString(), request.Headers.TryGetValues("DPoP", out var proofs) ? proofs.Single() : null));
+            return Task.FromResult(answer(request));
+        }
     }
 
     private static string? NonceIn(string proof) =>

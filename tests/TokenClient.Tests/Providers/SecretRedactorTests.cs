@@ -278,4 +278,18 @@ public class SecretRedactorTests
         redactor.Redact("access-three access-two refresh-three").Should().Be("[redacted] [redacted] [redacted]");
         redactor.Redact("access-one refresh-two").Should().Be("access-one refresh-two", "only the two newest access tokens and the current refresh token are held");
     }
+
+    [Fact]
+    public void TheLastTwoDpopProofs_AreRedacted_BesideTheAssertion_AndTheOneBeforeIsForgotten()
+    {
+        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = "s3cret-Qx" });
+        redactor.RememberSent("assertion.jwt.A");
+        redactor.RememberProof("proof.jwt.1");
+        redactor.RememberProof("proof.jwt.2");
+
+        redactor.Redact("echo assertion.jwt.A proof.jwt.1 proof.jwt.2").Should().Be("echo [redacted] [redacted] [redacted]");
+
+        redactor.RememberProof("proof.jwt.3");
+        redactor.Redact("echo proof.jwt.1 proof.jwt.2 proof.jwt.3").Should().Be("echo proof.jwt.1 [redacted] [redacted]");
+    }
 }
