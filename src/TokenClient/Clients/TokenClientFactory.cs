@@ -19,7 +19,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
     internal static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
     private readonly IOptionsFactory<TokenClientOptions> _options;
-    private readonly TokenClientRegistry _registry;
+    private readonly TokenClientRegistry? _registry; // null only while the constructor runs
     private readonly ClientRuntime _runtime;
     private readonly ConcurrentDictionary<string, NamedClient> _clients = new(StringComparer.Ordinal);
     private readonly object _gate = new();
@@ -37,15 +37,17 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         ILoggerFactory? loggerFactory = null)
     {
         _options = options;
-        _registry = registry.Value;
         _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, metrics, services);
 
         // The options' own change sources, watched here rather than through IOptionsMonitor: a reload that
-        // fails validation must leave the last valid definition running, not throw.
+        // fails validation must leave the last valid definition running, not throw. Watched before the registry is
+        // validated, so that a change after its validation drops the options it kept.
         foreach (var source in changes)
         {
             _subscriptions.Add(ChangeToken.OnChange(source.GetChangeToken, Reload, source.Name));
         }
+
+        _registry = registry.Value;
 
         _sweeper = _runtime.Time.CreateDetachedTimer(static state => ((TokenClientFactory)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
@@ -95,7 +97,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
     private NamedClient Create(string name)
     {
-        if (!_registry.Contains(name))
+        if (!_registry!.Contains(name))
         {
             throw new InvalidOperationException(
                 $"No token client named '{name}' is registered; register it with services.AddTokenClient(\"{name}\", ...). Registered: {_registry.Describe()}.");
@@ -115,14 +117,21 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         }
     }
 
-    private ClientDefinition Define(string name) => ClientDefinition.Build(name, _options.Create(name), _runtime.Time, _runtime.EndpointLogger, _runtime.Providers);
+    // The options start-up validation built, if it did and nothing changed since; else built now.
+    private ClientDefinition Define(string name) =>
+        ClientDefinition.Build(name, _registry!.TakeValidated(name) ?? _options.Create(name), _runtime.Time, _runtime.EndpointLogger, _runtime.Providers);
 
     private void Reload(string? name)
     {
         // Under the gate: a client being built meanwhile gets these options, and two changes apply in order.
         lock (_gate)
         {
-            // A client not used yet is built from the options of the day it is first used.
+            // A client not used yet is built from the options of the day it is first used, not those validated at start-up.
+            if (name is not null)
+            {
+                _registry?.TakeValidated(name);
+            }
+
             if (name is null || !_clients.TryGetValue(name, out var client))
             {
                 return;

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace TokenClient.Clients;
 
 /// <summary>
@@ -8,6 +10,7 @@ internal sealed class TokenClientRegistry
 {
     private readonly Dictionary<string, int> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _handlers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TokenClientOptions> _validated = new(StringComparer.Ordinal);
 
     public void Add(string name) => _names[name] = _names.GetValueOrDefault(name) + 1;
 
@@ -20,6 +23,12 @@ internal sealed class TokenClientRegistry
     public IEnumerable<string> Names => _names.Keys.Order(StringComparer.Ordinal);
 
     public string Describe() => _names.Count == 0 ? "none" : string.Join(", ", _names.Keys.Order(StringComparer.Ordinal).Select(n => $"'{n}'"));
+
+    /// <summary>Keeps the options start-up validation built for a client, for the factory to build the client from.</summary>
+    public void Validated(string name, TokenClientOptions options) => _validated[name] = options;
+
+    /// <summary>The options validated for the client, once (null after, or when none were kept): built once, not twice.</summary>
+    public TokenClientOptions? TakeValidated(string name) => _validated.TryRemove(name, out var options) ? options : null;
 
     /// <summary>What is wrong with the registrations as a whole, one sentence each.</summary>
     public IEnumerable<string> Problems()

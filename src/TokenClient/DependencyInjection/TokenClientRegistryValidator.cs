@@ -19,7 +19,7 @@ internal sealed class TokenClientRegistryValidator(IOptionsFactory<TokenClientOp
         {
             try
             {
-                clients.Create(client);
+                options.Validated(client, clients.Create(client));
             }
             catch (OptionsValidationException invalid)
             {

@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.Clients;
@@ -77,7 +79,7 @@ public static class TokenClientServiceCollectionExtensions
     /// <summary>Validates every client at start-up, and the registrations as a whole (names registered twice, handlers' names).</summary>
     internal static void AddRegistryValidation(IServiceCollection services)
     {
-        services.TryAddSingleton<ProviderCatalog>();
+        services.TryAddSingleton(static sp => new ProviderCatalog(sp.GetServices<TokenProvider>()));
         services.AddOptions<TokenClientRegistry>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientRegistry>, TokenClientRegistryValidator>());
     }
@@ -107,8 +109,17 @@ public static class TokenClientServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, SharedCacheValidator>());
         // The meter comes from the container's IMeterFactory (AddMetrics adds the default one if there is none).
         services.AddMetrics();
-        services.TryAddSingleton<TokenClientMetrics>();
-        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TokenClientFactory>(sp));
+        // Built by hand, not by reflection over their constructors: a serverless function pays for the reflection on every cold start.
+        services.TryAddSingleton(static sp => new TokenClientMetrics(sp.GetRequiredService<IMeterFactory>()));
+        services.TryAddSingleton(static sp => new TokenClientFactory(
+            sp.GetRequiredService<IOptionsFactory<TokenClientOptions>>(),
+            sp.GetServices<IOptionsChangeTokenSource<TokenClientOptions>>(),
+            sp.GetRequiredService<IOptions<TokenClientRegistry>>(),
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<TokenClientMetrics>(),
+            sp,
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
         services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));
         return new TokenClientBuilder(name, services);

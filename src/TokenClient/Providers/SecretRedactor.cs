@@ -21,7 +21,9 @@ internal sealed class SecretRedactor
     // How many of the newest access tokens are remembered: the current one and the one before it.
     private const int IssuedTokensKept = 2;
 
-    private readonly Secrets _configured;
+    // The configured secrets' forms, computed when a text is first redacted (a failure to quote) and shared by the client's
+    // tenants: a client that never fails never computes them.
+    private readonly Lazy<Secrets> _configured;
     private string[] _recentAccessTokens = [];
     private string? _refreshToken;
     private string? _lastAssertion;
@@ -34,25 +36,31 @@ internal sealed class SecretRedactor
 
     public SecretRedactor(TokenClientOptions options)
     {
+        var (clientId, clientSecret, password) = (options.ClientId, options.ClientSecret, options.Password);
+        _configured = new Lazy<Secrets>(() => Configured(clientId, clientSecret, password));
+    }
+
+    private static Secrets Configured(string? clientId, string? clientSecret, string? password)
+    {
         var secrets = new List<string>();
         var forms = new List<string>();
-        foreach (var secret in new[] { options.ClientSecret, options.Password })
+        foreach (var secret in new[] { clientSecret, password })
         {
             Add(secret, secrets, forms);
         }
 
-        if (!string.IsNullOrEmpty(options.ClientId) && !string.IsNullOrEmpty(options.ClientSecret))
+        if (!string.IsNullOrEmpty(clientId) && !string.IsNullOrEmpty(clientSecret))
         {
             // RFC 6749 2.3.1 Basic credentials, as sent, and as a server that skips the form-encoding would send them.
-            AddBase64(GenericShaper.BasicCredentials(options.ClientId, options.ClientSecret).Parameter!, forms);
-            AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.ClientId}:{options.ClientSecret}")), forms);
+            AddBase64(GenericShaper.BasicCredentials(clientId, clientSecret).Parameter!, forms);
+            AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{clientSecret}")), forms);
         }
 
-        _configured = new Secrets(secrets, forms);
+        return new Secrets(secrets, forms);
     }
 
     // The same configured secrets (their forms are computed once per client definition), and no issued token yet.
-    private SecretRedactor(Secrets configured) => _configured = configured;
+    private SecretRedactor(Lazy<Secrets> configured) => _configured = configured;
 
     /// <summary>A redactor for another tenant of the same client: the configured secrets shared, the issued tokens its own.</summary>
     public SecretRedactor ForAnotherTenant() => new(_configured);
@@ -124,7 +132,7 @@ internal sealed class SecretRedactor
 
     private string ReplaceKnownForms(string text)
     {
-        foreach (var secrets in new[] { _configured, Issued })
+        foreach (var secrets in new[] { _configured.Value, Issued })
         {
             foreach (var form in secrets.Forms)
             {
@@ -162,7 +170,7 @@ internal sealed class SecretRedactor
         }
 
         var issued = Issued;
-        return views.Any(view => _configured.Contain(view) || issued.Contain(view));
+        return views.Any(view => _configured.Value.Contain(view) || issued.Contain(view));
     }
 
     private static void Add(string? secret, List<string> secrets, List<string> forms)

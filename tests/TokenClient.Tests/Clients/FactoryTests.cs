@@ -90,4 +90,29 @@ public class FactoryTests
 
     private static IEnumerable<string> Released(CapturingLoggerProvider logs) =>
         logs.Lines.Where(l => l.Id.Name == "TenantsReleased").Select(l => l.Text.Trim());
+
+    [Fact]
+    public async Task TheOptionsValidatedForAClient_AreTheOnesItIsBuiltFrom_NotBuiltASecondTime()
+    {
+        var built = 0;
+        using var services = new TestServices(_ => Interlocked.Increment(ref built));
+
+        await services.Client.GetTokenAsync();
+
+        built.Should().Be(1, "the registry's validation builds the options, and the client is built from them");
+    }
+
+    [Fact]
+    public async Task AChangeAfterValidation_IsWhatTheClientIsBuiltFrom()
+    {
+        var configuration = TestServices.Settings();
+        using var services = new TestServices(configuration: configuration);
+        var factory = services.Provider.GetRequiredService<ITokenClientFactory>(); // the registry validated, the client not built yet
+
+        configuration["Scope"] = "changed-before-first-use";
+        configuration.Reload();
+        await factory.GetClient(TestServices.ClientName).GetTokenAsync();
+
+        services.TokenEndpoint.Requests.Single().Fields.Should().Contain(new KeyValuePair<string, string>("scope", "changed-before-first-use"));
+    }
 }
