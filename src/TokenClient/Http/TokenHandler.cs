@@ -132,17 +132,16 @@ internal sealed class TokenHandler : DelegatingHandler
         var request = exchange.Request;
         var token = Redirects.SameOrigin(request.RequestUri, exchange.Origin) ? exchange.Token : null;
         Attach(request, exchange.Policy.Headers, token);
-        if (exchange.ProofAttached)
+        var proofNeeded = IsDpop(exchange) && token is not null;
+        if (exchange.ProofAttached || proofNeeded)
         {
-            request.Headers.Remove(DpopProofs.Scheme);
-            exchange.ProofAttached = false;
+            request.Headers.Remove(DpopProofs.Scheme); // the last hop's proof, or the caller's own: the proof must be ours and new
         }
 
-        if (IsDpop(exchange) && token is not null)
+        exchange.ProofAttached = proofNeeded;
+        if (proofNeeded)
         {
-            request.Headers.Remove(DpopProofs.Scheme); // the caller's own, if any: the proof must be ours
-            request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, _source.Proofs.Create(request.Method, request.RequestUri!, token.Value, out exchange.ProofNonce));
-            exchange.ProofAttached = true;
+            request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, _source.Proofs.Create(request.Method, request.RequestUri!, token!.Value, out exchange.ProofNonce));
         }
 
         return base.SendAsync(request, cancellationToken);

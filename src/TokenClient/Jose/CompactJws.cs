@@ -23,6 +23,7 @@ internal static class CompactJws
         {
             ECDsa ec => ec.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
             RSA rsa => rsa.SignData(data, HashAlgorithmName.SHA256, algorithm == "PS256" ? RSASignaturePadding.Pss : RSASignaturePadding.Pkcs1),
+            // Stryker disable once String : unreachable, every key is checked to be RSA or EC when it is loaded or made
             _ => throw new InvalidOperationException($"A {key.GetType().Name} key cannot sign {algorithm}."),
         };
         return $"{signingInput}.{Base64Url(signature)}";

@@ -90,6 +90,25 @@ public sealed class DiscoveryTests
         services.TokenEndpoint.Requests.Select(r => r.Method.Method).Should().Equal("GET", "POST", "POST");
     }
 
+    [Theory]
+    [InlineData(HttpStatusCode.ServiceUnavailable, false)] // the endpoint answered: it is still there
+    [InlineData(HttpStatusCode.BadRequest, false)]
+    [InlineData(HttpStatusCode.NotFound, true)]
+    [InlineData(HttpStatusCode.Gone, true)]
+    [InlineData((HttpStatusCode)300, true)] // refused as a redirect, before its body is read
+    [InlineData((HttpStatusCode)399, true)]
+    public async Task AFailureWithoutAnOAuthError_HasTheMetadataReadAgain_OnlyWhereTheEndpointMayHaveMoved(HttpStatusCode status, bool readAgain)
+    {
+        var failing = true;
+        await using var services = Services(r => r.Method == HttpMethod.Post && failing ? new HttpResponseMessage(status) : Standard(r), o => (o.FailureCooldown, o.MaxRetries) = (TimeSpan.Zero, 0));
+
+        await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>();
+        failing = false;
+        await services.Client.GetTokenAsync();
+
+        services.TokenEndpoint.Requests.Select(r => r.Method.Method).Should().Equal(readAgain ? ["GET", "POST", "GET", "POST"] : ["GET", "POST", "POST"]);
+    }
+
     [Fact]
     public async Task WithMutualTls_TheMetadatasMtlsAlias_IsTheTokenEndpoint()
     {

@@ -187,6 +187,74 @@ public sealed class DpopTests
     }
 
     [Fact]
+    public async Task ANonceGivenWithAnAnswer_IsInTheNextProof_AndACallersOwnProofIsReplaced()
+    {
+        var answers = 0;
+        var api = new InMemoryApi(_ =>
+        {
+            var response = new HttpResponseMessage(HttpStatusCode.OK);
+            response.Headers.TryAddWithoutValidation("DPoP-Nonce", $"fresh-{++answers}");
+            return response;
+        });
+        await using var services = InMemory(api, n => $$"""{"access_token":"bound-{{n}}","token_type":"DPoP","expires_in":3600}""");
+        var http = services.Http("api");
+        await services.Client.GetTokenAsync(); // cached: the requests take the handler's path for an answer given at once
+
+        (await http.GetAsync("https://api.test/orders")).EnsureSuccessStatusCode();
+        using var withOwnProof = new HttpRequestMessage(HttpMethod.Get, "https://api.test/orders");
+        withOwnProof.Headers.TryAddWithoutValidation("DPoP", "the-callers-own");
+        (await http.SendAsync(withOwnProof)).EnsureSuccessStatusCode();
+
+        api.Received.Select(r => r.Proof is null ? "none" : NonceIn(r.Proof) ?? "no nonce").Should().Equal("no nonce", "fresh-1");
+    }
+
+    [Fact]
+    public async Task ANonceDemandAnsweringABearerToken_IsARejection_TheTokenRenewedAndTheRequestResent()
+    {
+        var api = new InMemoryApi(request => request.Headers.Authorization!.Parameter == "t-1" ? NonceDemand("rs-1") : new HttpResponseMessage(HttpStatusCode.OK));
+        await using var services = InMemory(api, n => $$"""{"access_token":"t-{{n}}","token_type":"Bearer","expires_in":3600}""");
+
+        using var response = await services.Http("api").GetAsync("https://api.test/orders");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        api.Received.Select(r => r.Authorization).Should().Equal("Bearer t-1", "Bearer t-2");
+    }
+
+    [Fact]
+    public async Task TheNonceDemand_AnsweredByAResend_IsDisposed()
+    {
+        var demands = new List<TrackedContent>();
+        var api = new InMemoryApi(request =>
+        {
+            if (NonceIn(request.Headers.GetValues("DPoP").Single()) == "rs-1")
+            {
+                return new HttpResponseMessage(HttpStatusCode.OK);
+            }
+
+            var demand = NonceDemand("rs-1");
+            demand.Content = new TrackedContent();
+            demands.Add((TrackedContent)demand.Content);
+            return demand;
+        });
+        await using var services = InMemory(api, n => $$"""{"access_token":"bound-{{n}}","token_type":"DPoP","expires_in":3600}""");
+
+        (await services.Http("api").GetAsync("https://api.test/orders")).EnsureSuccessStatusCode();
+
+        demands.Should().ContainSingle().Which.Disposed.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task AClientWithoutDpop_NeverWarnsThatItsTokenIsNotBound()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var services = new TestServices(o => o.MaxRetries = 0, logs: logs);
+
+        (await services.Client.GetTokenAsync()).TokenType.Should().Be("Bearer");
+
+        logs.Lines.Should().Contain(l => l.Id.Name == "TokenAcquired").And.NotContain(l => l.Id.Name == "DpopNotBound");
+    }
+
+    [Fact]
     public async Task TurningDpopOnByAReload_DropsTheBearerTokensHeld()
     {
         var configuration = TestServices.Settings();
@@ -240,7 +308,11 @@ public sealed class DpopTests
     {
         await using var server = await DpopServer.StartAsync();
         server.TokenEndpointNonces = server.ApiNonces = false;
-        await using var elsewhere = await Hostile.StartAsync(app => app.MapGet("/landing", () => Results.Text("landed")));
+        await using var elsewhere = await Hostile.StartAsync(app => app.MapGet("/landing", (HttpContext context) =>
+        {
+            context.Response.Headers["DPoP-Nonce"] = "from-elsewhere";
+            return Results.Text("landed");
+        }));
         server.RedirectTo = elsewhere.Url("/landing");
         await using var container = Container(server);
 
@@ -251,6 +323,8 @@ public sealed class DpopTests
         var landed = elsewhere.Requests.Should().ContainSingle().Which;
         landed.Header("Authorization").Should().BeNull();
         landed.Header("DPoP").Should().BeNull();
+        (await Api(container).GetAsync("/api/orders")).EnsureSuccessStatusCode();
+        NonceIn(server.Server.Requests.Last().Header("DPoP")!).Should().BeNull("a nonce from where a redirect led is not the API's");
     }
 
     [Fact]
@@ -408,12 +482,29 @@ public sealed class DpopTests
     [InlineData("DPoP error=\"invalid_token\", error_description=\"we do not use_dpop_nonce here\"", false)]
     [InlineData("Bearer error=\"use_dpop_nonce\"", false)]
     [InlineData("DPoP error=\"use_dpop_nonce_not\"", false)]
+    [InlineData("DPoP", false)]
     public void ANonceDemand_IsADpopChallengeWhoseErrorIsUseDpopNonce_NotAnyTextThatMentionsIt(string challenge, bool demand)
     {
+        using var forbidden = new HttpResponseMessage(HttpStatusCode.Forbidden);
+        forbidden.Headers.TryAddWithoutValidation("WWW-Authenticate", challenge);
+        DpopProofs.AsksForNonce(forbidden).Should().BeFalse("only a 401 asks for a nonce");
         using var response = new HttpResponseMessage(HttpStatusCode.Unauthorized);
         response.Headers.TryAddWithoutValidation("WWW-Authenticate", challenge);
 
         DpopProofs.AsksForNonce(response).Should().Be(demand);
+    }
+
+    [Fact]
+    public void ANonceHeader_IsTakenOnlyWhenThereIsExactlyOne()
+    {
+        using var one = new HttpResponseMessage();
+        one.Headers.TryAddWithoutValidation("DPoP-Nonce", "n-1");
+        using var two = new HttpResponseMessage();
+        two.Headers.TryAddWithoutValidation("DPoP-Nonce", ["n-1", "n-2"]);
+
+        DpopProofs.NonceOf(one.Headers).Should().Be("n-1");
+        DpopProofs.NonceOf(two.Headers).Should().BeNull("two nonces at once are no nonce to choose from");
+        DpopProofs.NonceOf(new HttpResponseMessage().Headers).Should().BeNull();
     }
 
     [Fact]
@@ -454,6 +545,22 @@ public sealed class DpopTests
         var services = new TestServices(o => (o.Dpop, o.MaxRetries) = (true, 0), more: s => s.AddHttpClient("api").AddTokenHandler(TestServices.ClientName).ConfigurePrimaryHttpMessageHandler(() => api));
         services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.OK, tokenJson(n)));
         return services;
+    }
+
+    private sealed class TrackedContent : StringContent
+    {
+        public TrackedContent()
+            : base("{}")
+        {
+        }
+
+        public bool Disposed { get; private set; }
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>An API that answers synchronously, as a caching or test handler does, recording what it got.</summary>
