@@ -253,6 +253,26 @@ public sealed class SharedLevelTests
     }
 
     [Fact]
+    public async Task ATokenTakenFromTheSharedCache_EndsTheTakersFailureCooldown()
+    {
+        var shared = TestServices.SharedCache();
+        void Sharing(TokenClientOptions o) => (o.SharedCache, o.AllowInsecureSharedCache, o.FailureCooldown, o.MaxRetries) = (true, true, TimeSpan.FromHours(1), 0);
+        await using var fetcher = new TestServices(Sharing, more: s => s.AddSingleton<IDistributedCache>(shared));
+        await using var taker = new TestServices(Sharing, more: s => s.AddSingleton<IDistributedCache>(shared));
+        taker.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}"""));
+        await taker.Client.FailureAsync(); // the taker is now cooling down for an hour
+
+        fetcher.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Token("fetched", 3600));
+        var taken = await fetcher.Client.GetTokenAsync();
+        (await taker.Client.GetTokenAsync()).Value.Should().Be("fetched");
+
+        // The token taken is then rejected by an API: the taker asks its own endpoint at once, not an hour later.
+        taker.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Token($"takers-own-{n}", 3600));
+        taker.Client.Invalidate(taken);
+        (await taker.Client.GetTokenAsync()).Value.Should().StartWith("takers-own-");
+    }
+
+    [Fact]
     public async Task AnInstanceThatTakesAToken_RenewsWithinAFifthOfTheMarginAfterItsFetcher()
     {
         var shared = TestServices.SharedCache();
