@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Client;
 
 namespace TokenClient.Benchmarks;
@@ -68,6 +69,18 @@ internal static class PeerSetup
             .WithInstanceDiscovery(false)
             .WithHttpClientFactory(new MsalHttp(endpoint))
             .Build();
+
+    /// <summary>TokenClient's client "api" against the in-process endpoint, as its README shows it, with the benchmark's own settings.</summary>
+    public static IServiceCollection AddApiTokenClient(this IServiceCollection services, HttpMessageHandler endpoint, Action<TokenClientOptions>? more = null)
+    {
+        services.AddTokenClient("api", o =>
+            {
+                (o.TokenEndpoint, o.ClientId, o.ClientSecret) = (new Uri("https://auth.test/token"), "id", "secret");
+                more?.Invoke(o);
+            })
+            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint));
+        return services;
+    }
 
     /// <summary>Duende.IdentityModel's client-credentials request, as its documentation shows it.</summary>
     public static Duende.IdentityModel.Client.ClientCredentialsTokenRequest DuendeRequest() => new()

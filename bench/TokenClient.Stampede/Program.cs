@@ -18,8 +18,7 @@ var contenders = new (string Name, Func<TokenEndpoint, (Func<Task<string>> Get, 
     ("TokenClient", endpoint =>
     {
         var services = new ServiceCollection();
-        services.AddTokenClient("api", o => (o.TokenEndpoint, o.ClientId, o.ClientSecret) = (new Uri("https://auth.test/token"), "id", "secret"))
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint));
+        services.AddApiTokenClient(endpoint);
         var container = services.BuildServiceProvider();
         var client = container.GetRequiredKeyedService<ITokenClient>("api");
         return (async () => (await client.GetTokenAsync().ConfigureAwait(false)).Value, container);

@@ -23,8 +23,7 @@ public class AcquisitionPeerBenchmarks
     {
         var endpoint = new TokenEndpoint();
         var services = new ServiceCollection();
-        services.AddTokenClient("api", o => (o.TokenEndpoint, o.ClientId, o.ClientSecret, o.Scope) = (new Uri("https://auth.test/token"), "id", "secret", "api"))
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint));
+        services.AddApiTokenClient(endpoint, o => o.Scope = "api");
         _services = services.BuildServiceProvider();
         _tokenClient = _services.GetRequiredKeyedService<ITokenClient>("api");
         _duende = new HttpClient(endpoint, disposeHandler: false);

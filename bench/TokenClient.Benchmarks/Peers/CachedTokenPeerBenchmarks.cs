@@ -30,12 +30,7 @@ public class CachedTokenPeerBenchmarks
     {
         var endpoint = new TokenEndpoint();
         var services = new ServiceCollection();
-        services.AddTokenClient("api", o =>
-            {
-                o.TokenEndpoint = new Uri("https://auth.test/token");
-                (o.ClientId, o.ClientSecret, o.MaxTenants) = ("id", "secret", 20_000);
-            })
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint));
+        services.AddApiTokenClient(endpoint, o => o.MaxTenants = 20_000);
         _services = services.BuildServiceProvider();
         _factory = _services.GetRequiredService<ITokenClientFactory>();
         _keyed = _services.GetRequiredKeyedService<ITokenClient>("api");

@@ -28,8 +28,7 @@ public class ColdStartPeerBenchmarks
     public async Task<AccessToken> TokenClient()
     {
         var services = new ServiceCollection();
-        services.AddTokenClient("api", o => (o.TokenEndpoint, o.ClientId, o.ClientSecret, o.Scope) = (new Uri("https://auth.test/token"), "id", "secret", "api"))
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => _endpoint));
+        services.AddApiTokenClient(_endpoint, o => o.Scope = "api");
         await using var container = services.BuildServiceProvider();
         return await container.GetRequiredKeyedService<ITokenClient>("api").GetTokenAsync().ConfigureAwait(false);
     }

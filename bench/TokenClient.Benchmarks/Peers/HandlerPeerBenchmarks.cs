@@ -27,8 +27,7 @@ public class HandlerPeerBenchmarks
     {
         var endpoint = new TokenEndpoint();
         var services = new ServiceCollection();
-        services.AddTokenClient("api", o => (o.TokenEndpoint, o.ClientId, o.ClientSecret) = (new Uri("https://auth.test/token"), "id", "secret"))
-            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint));
+        services.AddApiTokenClient(endpoint);
         var msal = PeerSetup.Msal(endpoint);
         var cache = new MemoryCache(new MemoryCacheOptions());
         cache.Set("token", "token");

@@ -64,16 +64,7 @@ public sealed class PrivateKeyJwtConformanceTests : IDisposable
         var pem = _keys.Pem(rsa.ExportEncryptedPkcs8PrivateKeyPem("pem password", new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 1000)));
         await using var server = await OpenIddictServer.StartAsync(TimeSpan.FromMinutes(5), new RsaSecurityKey(rsa));
         await using var fromFile = FromConfiguration(server, ("SigningKey:Path", pem), ("SigningKey:Password", "pem password"));
-        await using var inCode = new TestServices(
-            o =>
-            {
-                o.ClientId = OpenIddictServer.ClientId;
-                o.ClientSecret = null;
-                o.ClientAuthentication = ClientAuthentication.PrivateKeyJwt;
-                o.SigningKey.Key = rsa;
-            },
-            endpoint: server.TokenEndpoint,
-            time: TimeProvider.System);
+        await using var inCode = InCode(server, key => key.Key = rsa);
 
         await fromFile.Client.GetTokenAsync();
         await inCode.Client.GetTokenAsync();
@@ -87,7 +78,7 @@ public sealed class PrivateKeyJwtConformanceTests : IDisposable
     {
         using var certificate = TestKeys.RsaCertificate();
         await using var server = await OpenIddictServer.StartAsync(TimeSpan.FromMinutes(5), new X509SecurityKey(certificate));
-        await using var services = InCode(server, certificate);
+        await using var services = InCode(server, key => key.Certificate = certificate);
         await services.Client.GetTokenAsync();
         var used = server.AssertionsReceived.Single();
 
@@ -112,7 +103,7 @@ public sealed class PrivateKeyJwtConformanceTests : IDisposable
         await using var server = await OpenIddictServer.StartAsync(TimeSpan.FromMinutes(5), new X509SecurityKey(certificate));
         var logs = new CapturingLoggerProvider();
         var late = new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(-10)); // the client's clock: its assertions expired long ago
-        await using var services = InCode(server, certificate, late, logs);
+        await using var services = InCode(server, key => key.Certificate = certificate, late, logs);
 
         var thrown = (await services.Client.Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
 
@@ -140,14 +131,15 @@ public sealed class PrivateKeyJwtConformanceTests : IDisposable
         return new ServiceProviderWrapper(new TestServices(configuration: configuration, endpoint: server.TokenEndpoint, time: TimeProvider.System));
     }
 
-    private static ServiceProviderWrapper InCode(OpenIddictServer server, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, TimeProvider? time = null, CapturingLoggerProvider? logs = null) =>
+    // A client whose signing key is given in code (a key or a certificate), as its own test sets it.
+    private static ServiceProviderWrapper InCode(OpenIddictServer server, Action<SigningKeyOptions> key, TimeProvider? time = null, CapturingLoggerProvider? logs = null) =>
         new(new TestServices(
             o =>
             {
                 o.ClientId = OpenIddictServer.ClientId;
                 o.ClientSecret = null;
                 o.ClientAuthentication = ClientAuthentication.PrivateKeyJwt;
-                o.SigningKey.Certificate = certificate;
+                key(o.SigningKey);
             },
             endpoint: server.TokenEndpoint,
             time: time ?? TimeProvider.System,

@@ -44,7 +44,7 @@ public class TransportTests
         using var services = new TestServices(o => o.MaxResponseSize = 65_536);
         var long_ = $$"""{"access_token":"long-token","token_type":"Bearer","expires_in":3600,"padding":"{{new string('x', padding)}}"}""";
         var bodies = new Queue<string>([long_, Body]);
-        services.TokenEndpoint.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new UnknownLengthStream(Encoding.UTF8.GetBytes(bodies.Dequeue()))) });
+        services.TokenEndpoint.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new TrickleStream(Encoding.UTF8.GetBytes(bodies.Dequeue()), largestRead: int.MaxValue)) });
 
         var first = await services.Client.GetTokenAsync();
         services.Client.Invalidate(first);
@@ -84,17 +84,13 @@ public class TransportTests
     }
 
     /// <summary>A body of unknown length that arrives a few bytes at a time.</summary>
-    private sealed class TrickleStream(byte[] bytes) : MemoryStream(bytes)
+    // A body of unknown length, read at most largestRead bytes at a time; int.MaxValue fills whatever it is asked to, as a
+    // fast socket does, so that a buffer comes back full.
+    private sealed class TrickleStream(byte[] bytes, int largestRead = 7) : MemoryStream(bytes)
     {
         public override bool CanSeek => false; // no Content-Length: the limit is enforced while reading
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            base.ReadAsync(buffer[..Math.Min(buffer.Length, 7)], cancellationToken);
-    }
-
-    /// <summary>A body of unknown length that fills whatever it is asked to, as a fast socket does: a buffer comes back full.</summary>
-    private sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, largestRead)], cancellationToken);
     }
 }
