@@ -19,17 +19,19 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
     internal static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
     private readonly IOptionsFactory<TokenClientOptions> _options;
-    private readonly TokenClientRegistry? _registry; // null only while the constructor runs
+    private readonly TokenClientRegistry _registry;
     private readonly ClientRuntime _runtime;
     private readonly ConcurrentDictionary<string, NamedClient> _clients = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly List<IDisposable> _subscriptions = [];
+    private Dictionary<string, TokenClientOptions>? _validated; // under _gate: the options validation built, until a client is built from them
+    private int _changes; // written under _gate: how many changes came
     private readonly ITimer _sweeper;
 
     public TokenClientFactory(
         IOptionsFactory<TokenClientOptions> options,
         IEnumerable<IOptionsChangeTokenSource<TokenClientOptions>> changes,
-        IOptions<TokenClientRegistry> registry,
+        TokenClientRegistry registry,
         IHttpClientFactory httpClientFactory,
         TokenClientMetrics metrics,
         IServiceProvider services,
@@ -37,17 +39,36 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         ILoggerFactory? loggerFactory = null)
     {
         _options = options;
+        _registry = registry;
         _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, metrics, services);
 
         // The options' own change sources, watched here rather than through IOptionsMonitor: a reload that
-        // fails validation must leave the last valid definition running, not throw. Watched before the registry is
+        // fails validation must leave the last valid definition running, not throw. Watched before every client is
         // validated, so that a change after its validation drops the options it kept.
         foreach (var source in changes)
         {
             _subscriptions.Add(ChangeToken.OnChange(source.GetChangeToken, Reload, source.Name));
         }
 
-        _registry = registry.Value;
+        // Every client at once, so that one exception names every problem; the options are kept for the clients built
+        // from them, unless a change came meanwhile.
+        var changesBefore = Volatile.Read(ref _changes);
+
+        Dictionary<string, TokenClientOptions> validated;
+        try
+        {
+            validated = registry.Validate(options, _runtime.Providers);
+        }
+        catch
+        {
+            Unsubscribe();
+            throw;
+        }
+
+        lock (_gate)
+        {
+            _validated = _changes == changesBefore ? validated : [];
+        }
 
         _sweeper = _runtime.Time.CreateDetachedTimer(static state => ((TokenClientFactory)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
@@ -70,14 +91,19 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
     public void Dispose()
     {
         _sweeper.Dispose();
-        foreach (var subscription in _subscriptions)
-        {
-            subscription.Dispose();
-        }
+        Unsubscribe();
 
         foreach (var client in _clients.Values)
         {
             client.Dispose();
+        }
+    }
+
+    private void Unsubscribe()
+    {
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.Dispose();
         }
     }
 
@@ -97,7 +123,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
     private NamedClient Create(string name)
     {
-        if (!_registry!.Contains(name))
+        if (!_registry.Contains(name))
         {
             throw new InvalidOperationException(
                 $"No token client named '{name}' is registered; register it with services.AddTokenClient(\"{name}\", ...). Registered: {_registry.Describe()}.");
@@ -117,19 +143,20 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         }
     }
 
-    // The options start-up validation built, if it did and nothing changed since; else built now.
+    // The options validation built, if nothing changed since; else built now. Under _gate.
     private ClientDefinition Define(string name) =>
-        ClientDefinition.Build(name, _registry!.TakeValidated(name) ?? _options.Create(name), _runtime.Time, _runtime.EndpointLogger, _runtime.Providers);
+        ClientDefinition.Build(name, _validated!.Remove(name, out var validated) ? validated : _options.Create(name), _runtime.Time, _runtime.EndpointLogger, _runtime.Providers);
 
     private void Reload(string? name)
     {
         // Under the gate: a client being built meanwhile gets these options, and two changes apply in order.
         lock (_gate)
         {
-            // A client not used yet is built from the options of the day it is first used, not those validated at start-up.
+            // A client not used yet is built from the options of the day it is first used, not those validated before.
+            _changes++;
             if (name is not null)
             {
-                _registry?.TakeValidated(name);
+                _validated?.Remove(name);
             }
 
             if (name is null || !_clients.TryGetValue(name, out var client))

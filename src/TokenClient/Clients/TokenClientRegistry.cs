@@ -1,4 +1,6 @@
-using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TokenClient.Providers;
 
 namespace TokenClient.Clients;
 
@@ -6,11 +8,30 @@ namespace TokenClient.Clients;
 /// The names registered with <c>AddTokenClient</c>, and those <c>AddTokenHandler</c> asks for, so that an unknown
 /// name fails with a clear message, and a name registered twice or a handler's typo fails at start-up.
 /// </summary>
+/// <remarks>
+/// One instance per service collection, filled while registering and only read once a container is built: it is a
+/// singleton instance in the collection, not options, so that a container resolves no options pipeline for it.
+/// </remarks>
 internal sealed class TokenClientRegistry
 {
     private readonly Dictionary<string, int> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _handlers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TokenClientOptions> _validated = new(StringComparer.Ordinal);
+
+    /// <summary>The registry of <paramref name="services"/>, added to it by the first registration that needs it.</summary>
+    public static TokenClientRegistry Of(IServiceCollection services)
+    {
+        foreach (var descriptor in services)
+        {
+            if (descriptor is { ServiceType: var type, IsKeyedService: false, ImplementationInstance: TokenClientRegistry registry } && type == typeof(TokenClientRegistry))
+            {
+                return registry;
+            }
+        }
+
+        var created = new TokenClientRegistry();
+        services.AddSingleton(created);
+        return created;
+    }
 
     public void Add(string name) => _names[name] = _names.GetValueOrDefault(name) + 1;
 
@@ -23,12 +44,6 @@ internal sealed class TokenClientRegistry
     public IEnumerable<string> Names => _names.Keys.Order(StringComparer.Ordinal);
 
     public string Describe() => _names.Count == 0 ? "none" : string.Join(", ", _names.Keys.Order(StringComparer.Ordinal).Select(n => $"'{n}'"));
-
-    /// <summary>Keeps the options start-up validation built for a client, for the factory to build the client from.</summary>
-    public void Validated(string name, TokenClientOptions options) => _validated[name] = options;
-
-    /// <summary>The options validated for the client, once (null after, or when none were kept): built once, not twice.</summary>
-    public TokenClientOptions? TakeValidated(string name) => _validated.TryRemove(name, out var options) ? options : null;
 
     /// <summary>What is wrong with the registrations as a whole, one sentence each.</summary>
     public IEnumerable<string> Problems()
@@ -43,4 +58,38 @@ internal sealed class TokenClientRegistry
             yield return $"AddTokenHandler(\"{name}\") names no registered token client; register it with services.AddTokenClient(\"{name}\", ...). Registered: {Describe()}.";
         }
     }
+
+    /// <summary>
+    /// Checks every client at once: the registrations as a whole (each name once, every handler's name registered), then
+    /// each client's configuration. All the problems of all the clients come out in one <see cref="OptionsValidationException"/>,
+    /// one per line, rather than the first client's alone or an <see cref="AggregateException"/> of one exception per client.
+    /// </summary>
+    /// <returns>Each client's validated options, by name.</returns>
+    public Dictionary<string, TokenClientOptions> Validate(IOptionsFactory<TokenClientOptions> clients, ProviderCatalog providers)
+    {
+        var problems = Problems().Concat(providers.Problems).ToList();
+        var validated = new Dictionary<string, TokenClientOptions>(StringComparer.Ordinal);
+        foreach (var client in Names)
+        {
+            try
+            {
+                validated[client] = clients.Create(client);
+            }
+            catch (OptionsValidationException invalid)
+            {
+                problems.AddRange(invalid.Failures);
+            }
+        }
+
+        return problems.Count == 0 ? validated : throw new TokenClientConfigurationException(problems);
+    }
+}
+
+/// <summary>The start-up failure of the token clients' configuration, with one problem per line of its message.</summary>
+internal sealed class TokenClientConfigurationException(IReadOnlyList<string> failures)
+    : OptionsValidationException(Options.DefaultName, typeof(TokenClientOptions), failures)
+{
+    public override string Message => failures.Count == 1
+        ? failures[0]
+        : $"The token clients' configuration has {failures.Count} problems:{Environment.NewLine}{string.Join(Environment.NewLine, failures)}";
 }

@@ -15,7 +15,9 @@ public static class TokenClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        configure(builder.Services.AddHttpClient(ClientDefinition.HttpClientNameOf(builder.Name)));
+        configure(builder is TokenClientBuilder { TokenEndpointHttpClient: var registered }
+            ? registered
+            : builder.Services.AddHttpClient(ClientDefinition.HttpClientNameOf(builder.Name)));
         return builder;
     }
 

@@ -76,12 +76,34 @@ public static class TokenClientServiceCollectionExtensions
         }
     }
 
-    /// <summary>Validates every client at start-up, and the registrations as a whole (names registered twice, handlers' names).</summary>
-    internal static void AddRegistryValidation(IServiceCollection services)
+    /// <summary>
+    /// The factory of the clients, and the registry of the collection's names, which it returns. The factory validates
+    /// every client and the registrations as a whole (names registered twice, handlers' names) when it is built, and
+    /// start-up validation builds it.
+    /// </summary>
+    internal static TokenClientRegistry AddFactory(IServiceCollection services)
     {
+        var registry = TokenClientRegistry.Of(services);
         services.TryAddSingleton(static sp => new ProviderCatalog(sp.GetServices<TokenProvider>()));
-        services.AddOptions<TokenClientRegistry>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientRegistry>, TokenClientRegistryValidator>());
+        services.AddOptions<TokenClientStartupCheck>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientStartupCheck>, TokenClientStartupValidator>(static sp => new TokenClientStartupValidator(sp)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, SharedCacheValidator>());
+        // The meter comes from the container's IMeterFactory (AddMetrics adds the default one if there is none).
+        services.AddMetrics();
+        // Built by hand, not by reflection over their constructors: a serverless function pays for the reflection on every cold start.
+        services.TryAddSingleton(static sp => new TokenClientMetrics(sp.GetRequiredService<IMeterFactory>()));
+        services.TryAddSingleton(sp => new TokenClientFactory(
+            sp.GetRequiredService<IOptionsFactory<TokenClientOptions>>(),
+            sp.GetServices<IOptionsChangeTokenSource<TokenClientOptions>>(),
+            registry, // the one instance of this collection
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<TokenClientMetrics>(),
+            sp,
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()));
+        services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
+        return registry;
     }
 
     private static TokenClientBuilder AddTokenClientCore(IServiceCollection services, string name)
@@ -93,7 +115,7 @@ public static class TokenClientServiceCollectionExtensions
         // Without IHttpClientFactory's own request logging: a failure it logs may quote what the server sent
         // (an invalid header line echoing the request, secret included), before TokenClient can redact it.
         // TokenClient logs every token request itself.
-        services.AddHttpClient(httpClientName).RemoveAllLoggers();
+        var httpClient = services.AddHttpClient(httpClientName).RemoveAllLoggers();
 
         // After every Configure (ConfigurePrimaryHttpMessageHandler, ConfigureHttpClientDefaults): whatever primary
         // handler the user chose, the token request never follows a redirect.
@@ -102,26 +124,9 @@ public static class TokenClientServiceCollectionExtensions
             o.HttpMessageHandlerBuilderActions.Add(RedirectsOff.Apply);
             o.HttpMessageHandlerBuilderActions.Add(builder => PresentClientCertificate(builder, name));
         });
-        // Validated at start-up with every other client, by the registry's validator: one exception for all.
-        services.Configure<TokenClientRegistry>(registry => registry.Add(name));
-        AddRegistryValidation(services);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, SharedCacheValidator>());
-        // The meter comes from the container's IMeterFactory (AddMetrics adds the default one if there is none).
-        services.AddMetrics();
-        // Built by hand, not by reflection over their constructors: a serverless function pays for the reflection on every cold start.
-        services.TryAddSingleton(static sp => new TokenClientMetrics(sp.GetRequiredService<IMeterFactory>()));
-        services.TryAddSingleton(static sp => new TokenClientFactory(
-            sp.GetRequiredService<IOptionsFactory<TokenClientOptions>>(),
-            sp.GetServices<IOptionsChangeTokenSource<TokenClientOptions>>(),
-            sp.GetRequiredService<IOptions<TokenClientRegistry>>(),
-            sp.GetRequiredService<IHttpClientFactory>(),
-            sp.GetRequiredService<TokenClientMetrics>(),
-            sp,
-            sp.GetService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()));
-        services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
+        // Validated at start-up with every other client: one exception for all.
+        AddFactory(services).Add(name);
         services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));
-        return new TokenClientBuilder(name, services);
+        return new TokenClientBuilder(name, services, httpClient);
     }
 }

@@ -24,17 +24,12 @@ public static class TokenHandlerHttpClientBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(name);
 
         // A name no AddTokenClient registers (a typo) fails at start-up, not at the first request.
-        builder.Services.Configure<TokenClientRegistry>(registry => registry.RequireHandler(name));
-        TokenClientServiceCollectionExtensions.AddRegistryValidation(builder.Services);
-        builder.AddHttpMessageHandler(sp =>
-        {
-            // The registrations first: a handler resolved before start-up validation runs (a hosted service's typed
-            // client) fails with what is wrong with them, not with a missing service.
-            _ = sp.GetRequiredService<IOptionsMonitor<TokenClientRegistry>>().CurrentValue; // the instance ValidateOnStart checked
-            return new TokenHandler(
-                sp.GetRequiredService<TokenClientFactory>().Named(name), // validates the options first
-                (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>());
-        });
+        TokenClientServiceCollectionExtensions.AddFactory(builder.Services).RequireHandler(name);
+        builder.AddHttpMessageHandler(sp => new TokenHandler(
+            // The factory validates every client when it is built: a handler resolved before start-up validation runs (a
+            // hosted service's typed client) fails with what is wrong with the registrations, not with a missing service.
+            sp.GetRequiredService<TokenClientFactory>().Named(name),
+            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<TokenHandler>()));
 
         // After every Configure, so after whichever primary handler the user chose.
         // With mutual TLS, the API is given the same certificate: a server that binds the token to it (RFC 8705 section 3) checks it.

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using TokenClient.Caching;
 using TokenClient.Clients;
 using TokenClient.Tests.TestSupport;
@@ -114,5 +117,122 @@ public class FactoryTests
         await factory.GetClient(TestServices.ClientName).GetTokenAsync();
 
         services.TokenEndpoint.Requests.Single().Fields.Should().Contain(new KeyValuePair<string, string>("scope", "changed-before-first-use"));
+    }
+
+    [Fact]
+    public async Task UnderAHost_StartUpValidation_BuildsTheOptionsTheClientIsBuiltFrom()
+    {
+        var built = 0;
+        var endpoint = new FakeTokenEndpoint();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        AddClient(builder.Services, endpoint, _ => Interlocked.Increment(ref built));
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        built.Should().Be(1, "start-up validation builds the options");
+        await host.Services.GetRequiredKeyedService<ITokenClient>("api").GetTokenAsync();
+        await host.StopAsync();
+
+        built.Should().Be(1, "the client is built from the options start-up validation built, not from a second build");
+    }
+
+    [Fact]
+    public async Task TwoContainersOfOneServiceCollection_EachBuildItsClientFromTheOptionsItValidated()
+    {
+        var built = 0;
+        var endpoint = new FakeTokenEndpoint();
+        var services = new ServiceCollection();
+        AddClient(services, endpoint, o => o.Scope = $"scope-{Interlocked.Increment(ref built)}");
+        using var first = services.BuildServiceProvider();
+        using var second = services.BuildServiceProvider();
+        var firstFactory = first.GetRequiredService<ITokenClientFactory>(); // validates, building scope-1
+        var secondFactory = second.GetRequiredService<ITokenClientFactory>(); // validates, building scope-2
+
+        await firstFactory.GetClient("api").GetTokenAsync();
+        await secondFactory.GetClient("api").GetTokenAsync();
+
+        endpoint.Requests.Select(r => r.Fields.Single(f => f.Key == "scope").Value).Should().Equal("scope-1", "scope-2");
+        built.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task AChangeWhileTheFactoryValidates_IsWhatTheClientIsBuiltFrom()
+    {
+        var configuration = TestServices.Settings(("Scope", "before"));
+        var changed = 0;
+        using var services = new TestServices(configuration: configuration, configure: _ =>
+        {
+            if (Interlocked.Increment(ref changed) == 1)
+            {
+                configuration["Scope"] = "changed-during-validation"; // the options being validated were bound before it
+                configuration.Reload();
+            }
+        });
+
+        await services.Client.GetTokenAsync();
+
+        services.TokenEndpoint.Requests.Single().Fields.Should().Contain(new KeyValuePair<string, string>("scope", "changed-during-validation"));
+    }
+
+    [Fact]
+    public void AFactoryThatFailsValidation_LeavesNoSubscriptionToConfigurationChanges()
+    {
+        var source = new CountingChangeSource("api");
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o => (o.TokenEndpoint, o.ClientSecret) = (TestServices.Endpoint, "secret")); // no ClientId
+        services.AddSingleton<IOptionsChangeTokenSource<TokenClientOptions>>(source);
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<ITokenClientFactory>();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("Token client 'api': ClientId is required.");
+        source.Subscribed.Should().Be(1, "the factory watched the source before it validated");
+        source.Live.Should().Be(0, "the factory that failed no longer watches it");
+    }
+
+    private static void AddClient(IServiceCollection services, FakeTokenEndpoint endpoint, Action<TokenClientOptions> configure) =>
+        services.AddTokenClient("api", o =>
+            {
+                (o.TokenEndpoint, o.ClientId, o.ClientSecret, o.MaxRetries) = (TestServices.Endpoint, "id", "secret", 0);
+                configure(o);
+            })
+            .ConfigureTokenEndpointHttpClient(b => b.ConfigurePrimaryHttpMessageHandler(() => endpoint.Handler));
+
+    private sealed class CountingChangeSource(string name) : IOptionsChangeTokenSource<TokenClientOptions>, IChangeToken
+    {
+        private int _live;
+        private int _subscribed;
+
+        public int Live => Volatile.Read(ref _live);
+
+        public int Subscribed => Volatile.Read(ref _subscribed);
+
+        public string Name => name;
+
+        public bool HasChanged => false;
+
+        public bool ActiveChangeCallbacks => true;
+
+        public IChangeToken GetChangeToken() => this;
+
+        public IDisposable RegisterChangeCallback(Action<object?> callback, object? state)
+        {
+            Interlocked.Increment(ref _subscribed);
+            Interlocked.Increment(ref _live);
+            return new Registration(this);
+        }
+
+        private sealed class Registration(CountingChangeSource source) : IDisposable
+        {
+            private int _disposed;
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                {
+                    Interlocked.Decrement(ref source._live);
+                }
+            }
+        }
     }
 }
