@@ -14,8 +14,10 @@ namespace TokenClient.Clients;
 /// <summary>The container's services that every client's entries use.</summary>
 internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, TokenClientMetrics metrics, IServiceProvider services)
 {
-    private readonly ConcurrentDictionary<string, DpopProofs> _proofs = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, DpopProofs>? _proofs;
     private SharedTokenStore? _shared;
+    private ILogger? _factoryLogger;
+    private ILogger? _sharedLogger;
 
     public TimeProvider Time { get; } = time;
 
@@ -27,11 +29,12 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
 
     public ILogger CacheLogger { get; } = loggerFactory.CreateLogger<CachingTokenClient>();
 
-    public ILogger FactoryLogger { get; } = loggerFactory.CreateLogger<TokenClientFactory>();
+    /// <summary>Made when first needed, as is the shared cache's: a serverless function's cold start makes neither.</summary>
+    public ILogger FactoryLogger => _factoryLogger ??= loggerFactory.CreateLogger<TokenClientFactory>(); // two threads may each make one: either serves
 
     public ILogger EndpointLogger { get; } = loggerFactory.CreateLogger<TokenEndpointClient>();
 
-    public ILogger SharedLogger { get; } = loggerFactory.CreateLogger<SharedTokenStore>();
+    public ILogger SharedLogger => _sharedLogger ??= loggerFactory.CreateLogger<SharedTokenStore>();
 
     /// <summary>
     /// The shared cache, made when the first client that shares asks for it: a container whose clients do not
@@ -45,7 +48,8 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
             definition.Options.Dpop ? ProofsOf(definition.Name) : null, carryFrom);
 
     /// <summary>A client's DPoP key, made on first use and kept for the container's lifetime, through every reload of its configuration.</summary>
-    public DpopProofs ProofsOf(string clientName) => _proofs.GetOrAdd(clientName, static (_, time) => new DpopProofs(time), Time);
+    public DpopProofs ProofsOf(string clientName) =>
+        LazyInitializer.EnsureInitialized(ref _proofs, static () => new(StringComparer.Ordinal)).GetOrAdd(clientName, static (_, time) => new DpopProofs(time), Time);
 
     // private_key_jwt: the user's provider registered for the client, else the definition's signing key.
     private ClientAssertions? AssertionsFor(ClientDefinition definition)

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace TokenClient.DependencyInjection;
 
@@ -10,31 +9,29 @@ namespace TokenClient.DependencyInjection;
 /// distributed cache, and a Data Protection key ring (unless encryption is turned off explicitly). It looks
 /// at the registrations only: nothing is resolved, nothing connects.
 /// </summary>
-internal sealed class SharedCacheValidator(IServiceProviderIsService registrations) : IValidateOptions<TokenClientOptions>
+/// <remarks>Part of <see cref="TokenClientOptionsValidator"/>: one validator is one service less to resolve on a cold start.</remarks>
+internal static class SharedCacheValidator
 {
-    public ValidateOptionsResult Validate(string? name, TokenClientOptions options)
+    public static IEnumerable<string> Problems(TokenClientOptions options, IServiceProviderIsService registrations)
     {
         if (!options.SharedCache)
         {
-            return ValidateOptionsResult.Success;
+            yield break;
         }
 
-        var failures = new List<string>();
         if (!registrations.IsService(typeof(IDistributedCache)))
         {
-            failures.Add($"Token client '{name}': SharedCache needs an IDistributedCache in the container, and none is registered. " +
-                "Register the one the instances share, such as services.AddStackExchangeRedisCache(o => o.Configuration = \"redis:6379\").");
+            yield return "SharedCache needs an IDistributedCache in the container, and none is registered. " +
+                "Register the one the instances share, such as services.AddStackExchangeRedisCache(o => o.Configuration = \"redis:6379\").";
         }
 
         if (options.SharedCacheProtector is null && !options.AllowInsecureSharedCache && !registrations.IsService(typeof(IDataProtectionProvider)))
         {
-            failures.Add($"Token client '{name}': SharedCache encrypts tokens with ASP.NET Core Data Protection, and none is registered. " +
+            yield return "SharedCache encrypts tokens with ASP.NET Core Data Protection, and none is registered. " +
                 "Register it with a key ring that every instance shares and the same application name, such as " +
                 "services.AddDataProtection().SetApplicationName(\"my-service\").PersistKeysToStackExchangeRedis(...) " +
                 "(package Microsoft.AspNetCore.DataProtection.StackExchangeRedis); or set SharedCacheProtector; " +
-                "or, to store tokens unencrypted where anyone who can read the cache can use them, set AllowInsecureSharedCache to true.");
+                "or, to store tokens unencrypted where anyone who can read the cache can use them, set AllowInsecureSharedCache to true.";
         }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -13,7 +13,8 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
     {
         // Binding's problems first; an empty section alone, since every key it should have held would be reported missing.
         var hasAssertionProvider = registrations is IServiceProviderIsKeyedService keyed && keyed.IsKeyedService(typeof(IClientAssertionProvider), name);
-        var problems = options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options, hasAssertionProvider, providers));
+        var problems = (options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options, hasAssertionProvider, providers)))
+            .Concat(SharedCacheValidator.Problems(options, registrations));
         var failures = problems.Select(problem => $"Token client '{name}': {problem}").ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -88,7 +88,6 @@ public static class TokenClientServiceCollectionExtensions
         services.AddOptions<TokenClientStartupCheck>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientStartupCheck>, TokenClientStartupValidator>(static sp => new TokenClientStartupValidator(sp)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, TokenClientOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientOptions>, SharedCacheValidator>());
         // The meter comes from the container's IMeterFactory (AddMetrics adds the default one if there is none).
         services.AddMetrics();
         // Built by hand, not by reflection over their constructors: a serverless function pays for the reflection on every cold start.

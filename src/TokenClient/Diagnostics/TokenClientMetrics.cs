@@ -13,21 +13,21 @@ internal sealed class TokenClientMetrics
 {
     private readonly ConcurrentDictionary<string, CacheStatistics> _caches = new(StringComparer.Ordinal);
 
+    private readonly Meter _meter;
+    private readonly object _gate = new();
+    private Counter<long>? _resends;
+    private Counter<long>? _renewals;
+    private Counter<long>? _cooldownRejections;
+
     public TokenClientMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(new MeterOptions(Telemetry.Name) { Version = Telemetry.Version });
-        TokenRequests = meter.CreateCounter<long>(
+        _meter = meters.Create(new MeterOptions(Telemetry.Name) { Version = Telemetry.Version });
+        TokenRequests = _meter.CreateCounter<long>(
             "tokenclient.token.requests", "{request}", "Token acquisitions from the token endpoint, retries included, by client and outcome.");
-        TokenRequestDuration = meter.CreateHistogram<double>(
+        TokenRequestDuration = _meter.CreateHistogram<double>(
             "tokenclient.token.request.duration", "s", "How long token acquisitions take, retries and their delays included.");
-        Resends = meter.CreateCounter<long>(
-            "tokenclient.handler.resends", "{request}", "API requests resent once with a new token after the API rejected the token.");
-        CacheRequests = meter.CreateObservableCounter(
+        CacheRequests = _meter.CreateObservableCounter(
             "tokenclient.cache.requests", ObserveCaches, "{request}", "Calls for a token, by client and result: hit (a token held was served at once) or miss (the caller waited for an acquisition).");
-        Renewals = meter.CreateCounter<long>(
-            "tokenclient.cache.renewals", "{renewal}", "Renewals run in the background while the token held was still valid, by client and outcome.");
-        CooldownRejections = meter.CreateCounter<long>(
-            "tokenclient.cooldown.rejections", "{request}", "Calls failed at once with the last failure, during the cooldown after a permanent failure, by client and error type.");
     }
 
     /// <summary>Token acquisitions (each with its retries), by client and outcome.</summary>
@@ -36,17 +36,31 @@ internal sealed class TokenClientMetrics
     /// <summary>How long acquisitions take, retries and their delays included.</summary>
     public Histogram<double> TokenRequestDuration { get; }
 
-    /// <summary>API requests the handler resent with a new token after the API rejected the first.</summary>
-    public Counter<long> Resends { get; }
-
     /// <summary>Hits and misses of every client's caches, read from their counts when a listener collects.</summary>
     public ObservableCounter<long> CacheRequests { get; }
 
+    // The counters of events a first token never meets are made at their first event (a listener is told of an instrument
+    // whenever it is made): a serverless function's cold start does not pay for them.
+
+    /// <summary>API requests the handler resent with a new token after the API rejected the first.</summary>
+    public Counter<long> Resends => _resends ?? Made(ref _resends,
+        "tokenclient.handler.resends", "{request}", "API requests resent once with a new token after the API rejected the token.");
+
     /// <summary>Background renewals, by client and outcome.</summary>
-    public Counter<long> Renewals { get; }
+    public Counter<long> Renewals => _renewals ?? Made(ref _renewals,
+        "tokenclient.cache.renewals", "{renewal}", "Renewals run in the background while the token held was still valid, by client and outcome.");
 
     /// <summary>Calls the failure cooldown answered with the last failure, without a request.</summary>
-    public Counter<long> CooldownRejections { get; }
+    public Counter<long> CooldownRejections => _cooldownRejections ?? Made(ref _cooldownRejections,
+        "tokenclient.cooldown.rejections", "{request}", "Calls failed at once with the last failure, during the cooldown after a permanent failure, by client and error type.");
+
+    private Counter<long> Made(ref Counter<long>? counter, string name, string unit, string description)
+    {
+        lock (_gate)
+        {
+            return counter ??= _meter.CreateCounter<long>(name, unit, description);
+        }
+    }
 
     /// <summary>The counts of the client <paramref name="clientName"/>, shared by all its tenants' caches.</summary>
     public CacheStatistics CacheOf(string clientName) => _caches.GetOrAdd(clientName, static (name, metrics) => new CacheStatistics(metrics, name), this);

@@ -23,9 +23,10 @@ public sealed class InstrumentTests
     {
         await using var services = new TestServices();
         var meters = services.Provider.GetRequiredService<IMeterFactory>();
-        _ = services.Provider.GetRequiredService<TokenClient.Diagnostics.TokenClientMetrics>(); // the instruments exist from here
         using var collector = new MetricCollector<long>(meters, "TokenClient", name);
         using var histogram = new MetricCollector<double>(meters, "TokenClient", name);
+        var metrics = services.Provider.GetRequiredService<TokenClient.Diagnostics.TokenClientMetrics>(); // most instruments exist from here
+        _ = (metrics.Resends, metrics.Renewals, metrics.CooldownRejections); // these from their first event, as here
 
         var instrument = collector.Instrument ?? histogram.Instrument;
 
@@ -33,6 +34,35 @@ public sealed class InstrumentTests
         instrument!.Unit.Should().Be(unit);
         instrument.Description.Should().NotBeNullOrWhiteSpace();
         instrument.Meter.Version.Should().Be(typeof(ITokenClient).Assembly.GetName().Version!.ToString());
+    }
+
+    [Fact]
+    public async Task AFirstToken_MakesTheInstrumentsItRecordsOn_AndTheOthersComeAtTheirFirstEvent_Once()
+    {
+        await using var services = new TestServices();
+        var meters = services.Provider.GetRequiredService<IMeterFactory>();
+        var published = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Scope == meters)
+                {
+                    published.Enqueue(instrument.Name);
+                }
+            },
+        };
+        listener.Start();
+
+        await services.Client.GetTokenAsync();
+        published.Should().BeEquivalentTo("tokenclient.token.requests", "tokenclient.token.request.duration", "tokenclient.cache.requests");
+
+        var metrics = services.Provider.GetRequiredService<TokenClient.Diagnostics.TokenClientMetrics>();
+        metrics.Renewals.Should().BeSameAs(metrics.Renewals);
+        metrics.Resends.Should().BeSameAs(metrics.Resends).And.NotBeSameAs(metrics.CooldownRejections);
+        published.Should().BeEquivalentTo(
+            "tokenclient.token.requests", "tokenclient.token.request.duration", "tokenclient.cache.requests",
+            "tokenclient.cache.renewals", "tokenclient.handler.resends", "tokenclient.cooldown.rejections");
     }
 
     [Fact]
