@@ -41,22 +41,38 @@ internal sealed class TokenClientRegistry
     public bool Contains(string name) => _names.ContainsKey(name);
 
     /// <summary>The registered names, in order.</summary>
-    public IEnumerable<string> Names => _names.Keys.Order(StringComparer.Ordinal);
+    public string[] Names => Sorted(_names.Keys);
 
-    public string Describe() => _names.Count == 0 ? "none" : string.Join(", ", _names.Keys.Order(StringComparer.Ordinal).Select(n => $"'{n}'"));
+    public string Describe() => _names.Count == 0 ? "none" : string.Join(", ", Names.Select(n => $"'{n}'"));
 
     /// <summary>What is wrong with the registrations as a whole, one sentence each.</summary>
-    public IEnumerable<string> Problems()
+    public List<string> Problems()
     {
-        foreach (var (name, count) in _names.Where(n => n.Value > 1).OrderBy(n => n.Key, StringComparer.Ordinal))
+        var problems = new List<string>();
+        foreach (var name in Names)
         {
-            yield return $"Token client '{name}' is registered {count} times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options (in tests, AddFakeTokenClient goes after the application's registrations, as in ConfigureTestServices).";
+            if (_names[name] is var count and > 1)
+            {
+                problems.Add($"Token client '{name}' is registered {count} times (AddTokenClient, AddTokenClients); register each name once, since the registrations would merge their options (in tests, AddFakeTokenClient goes after the application's registrations, as in ConfigureTestServices).");
+            }
         }
 
-        foreach (var name in _handlers.Where(h => !_names.ContainsKey(h)).Order(StringComparer.Ordinal))
+        foreach (var name in Sorted(_handlers))
         {
-            yield return $"AddTokenHandler(\"{name}\") names no registered token client; register it with services.AddTokenClient(\"{name}\", ...). Registered: {Describe()}.";
+            if (!_names.ContainsKey(name))
+            {
+                problems.Add($"AddTokenHandler(\"{name}\") names no registered token client; register it with services.AddTokenClient(\"{name}\", ...). Registered: {Describe()}.");
+            }
         }
+
+        return problems;
+    }
+
+    private static string[] Sorted(IReadOnlyCollection<string> names)
+    {
+        var sorted = names.ToArray();
+        Array.Sort(sorted, StringComparer.Ordinal);
+        return sorted;
     }
 
     /// <summary>
@@ -67,7 +83,8 @@ internal sealed class TokenClientRegistry
     /// <returns>Each client's validated options, by name.</returns>
     public Dictionary<string, TokenClientOptions> Validate(IOptionsFactory<TokenClientOptions> clients, ProviderCatalog providers)
     {
-        var problems = Problems().Concat(providers.Problems).ToList();
+        var problems = Problems();
+        problems.AddRange(providers.Problems);
         var validated = new Dictionary<string, TokenClientOptions>(StringComparer.Ordinal);
         foreach (var client in Names)
         {

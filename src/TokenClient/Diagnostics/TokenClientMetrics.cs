@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace TokenClient.Diagnostics;
@@ -11,7 +10,7 @@ namespace TokenClient.Diagnostics;
 /// </summary>
 internal sealed class TokenClientMetrics
 {
-    private readonly ConcurrentDictionary<string, CacheStatistics> _caches = new(StringComparer.Ordinal);
+    private volatile CacheStatistics[] _caches = []; // one per client, replaced whole under _gate when a client is added
 
     private readonly Meter _meter;
     private readonly object _gate = new();
@@ -63,11 +62,39 @@ internal sealed class TokenClientMetrics
     }
 
     /// <summary>The counts of the client <paramref name="clientName"/>, shared by all its tenants' caches.</summary>
-    public CacheStatistics CacheOf(string clientName) => _caches.GetOrAdd(clientName, static (name, metrics) => new CacheStatistics(metrics, name), this);
+    public CacheStatistics CacheOf(string clientName) => Find(_caches, clientName) ?? Add(clientName);
+
+    private static CacheStatistics? Find(CacheStatistics[] caches, string clientName)
+    {
+        foreach (var cache in caches)
+        {
+            if (cache.ClientName == clientName)
+            {
+                return cache;
+            }
+        }
+
+        return null;
+    }
+
+    private CacheStatistics Add(string clientName)
+    {
+        lock (_gate)
+        {
+            if (Find(_caches, clientName) is { } added)
+            {
+                return added;
+            }
+
+            var cache = new CacheStatistics(this, clientName);
+            _caches = [.. _caches, cache];
+            return cache;
+        }
+    }
 
     private IEnumerable<Measurement<long>> ObserveCaches()
     {
-        foreach (var cache in _caches.Values)
+        foreach (var cache in _caches)
         {
             var client = new KeyValuePair<string, object?>("tokenclient.client", cache.ClientName);
             yield return new Measurement<long>(cache.Hits, client, new("tokenclient.cache.result", "hit"));
