@@ -19,7 +19,6 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
     internal static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
     private readonly IOptionsFactory<TokenClientOptions> _options;
-    private readonly TokenClientRegistry _registry;
     private readonly ClientRuntime _runtime;
     private readonly ConcurrentDictionary<string, NamedClient> _clients = new(StringComparer.Ordinal);
     private readonly object _gate = new();
@@ -39,7 +38,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         ILoggerFactory? loggerFactory = null)
     {
         _options = options;
-        _registry = registry;
+        Registry = registry;
         _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, metrics, services);
 
         // The options' own change sources, watched here rather than through IOptionsMonitor: a reload that
@@ -72,6 +71,9 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
         _sweeper = _runtime.Time.CreateDetachedTimer(static state => ((TokenClientFactory)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
+
+    /// <summary>The names this container's registrations made.</summary>
+    public TokenClientRegistry Registry { get; }
 
     public ITokenClient GetClient(string name) => Named(name);
 
@@ -123,10 +125,10 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
     private NamedClient Create(string name)
     {
-        if (!_registry.Contains(name))
+        if (!Registry.Contains(name))
         {
             throw new InvalidOperationException(
-                $"No token client named '{name}' is registered; register it with services.AddTokenClient(\"{name}\", ...). Registered: {_registry.Describe()}.");
+                $"No token client named '{name}' is registered; register it with services.AddTokenClient(\"{name}\", ...). Registered: {Registry.Describe()}.");
         }
 
         lock (_gate)

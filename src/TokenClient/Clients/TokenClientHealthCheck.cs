@@ -7,14 +7,14 @@ namespace TokenClient.Clients;
 /// Healthy while a valid token is held (or none was asked for yet), Degraded while renewals fail but the token
 /// held is still valid, Unhealthy when no valid token is held and the last acquisition failed.
 /// </summary>
-internal sealed class TokenClientHealthCheck(TokenClientFactory factory, TokenClientRegistry registry) : IHealthCheck
+internal sealed class TokenClientHealthCheck(TokenClientFactory factory) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var worst = HealthStatus.Healthy;
         var lines = new List<string>();
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var name in registry.Names)
+        foreach (var name in factory.Registry.Names)
         {
             var client = factory.Named(name);
             var (status, description) = Check(client.Cache, client.Runtime.Time.GetUtcNow());

@@ -1,42 +1,39 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TokenClient.Providers;
 
 namespace TokenClient.Clients;
 
+/// <summary>One name a registration made: a client's (<c>AddTokenClient</c>), or one a token handler uses (<c>AddTokenHandler</c>).</summary>
+/// <remarks>
+/// A singleton instance of its own per registration, never changed: a container built from the collection reads the
+/// registrations made before it was built, and a copy of the collection or a later registration changes nothing it reads.
+/// </remarks>
+internal sealed record TokenClientRegistration(string Name, bool ByHandler);
+
 /// <summary>
 /// The names registered with <c>AddTokenClient</c>, and those <c>AddTokenHandler</c> asks for, so that an unknown
-/// name fails with a clear message, and a name registered twice or a handler's typo fails at start-up.
+/// name fails with a clear message, and a name registered twice or a handler's typo fails at start-up. One per
+/// container, read from its <see cref="TokenClientRegistration"/>s: not options, so that no options pipeline is resolved for it.
 /// </summary>
-/// <remarks>
-/// One instance per service collection, filled while registering and only read once a container is built: it is a
-/// singleton instance in the collection, not options, so that a container resolves no options pipeline for it.
-/// </remarks>
 internal sealed class TokenClientRegistry
 {
     private readonly Dictionary<string, int> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _handlers = new(StringComparer.Ordinal);
 
-    /// <summary>The registry of <paramref name="services"/>, added to it by the first registration that needs it.</summary>
-    public static TokenClientRegistry Of(IServiceCollection services)
+    public TokenClientRegistry(IEnumerable<TokenClientRegistration> registrations)
     {
-        foreach (var descriptor in services)
+        foreach (var (name, byHandler) in registrations)
         {
-            if (descriptor is { ServiceType: var type, IsKeyedService: false, ImplementationInstance: TokenClientRegistry registry } && type == typeof(TokenClientRegistry))
+            if (byHandler)
             {
-                return registry;
+                _handlers.Add(name);
+            }
+            else
+            {
+                _names[name] = _names.GetValueOrDefault(name) + 1;
             }
         }
-
-        var created = new TokenClientRegistry();
-        services.AddSingleton(created);
-        return created;
     }
-
-    public void Add(string name) => _names[name] = _names.GetValueOrDefault(name) + 1;
-
-    /// <summary>Notes that an <c>HttpClient</c>'s token handler uses the client <paramref name="name"/>.</summary>
-    public void RequireHandler(string name) => _handlers.Add(name);
 
     public bool Contains(string name) => _names.ContainsKey(name);
 

@@ -77,13 +77,11 @@ public static class TokenClientServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The factory of the clients, and the registry of the collection's names, which it returns. The factory validates
-    /// every client and the registrations as a whole (names registered twice, handlers' names) when it is built, and
-    /// start-up validation builds it.
+    /// The factory of the clients and what it needs. The factory validates every client and the registrations as a whole
+    /// (names registered twice, handlers' names) when it is built, and start-up validation builds it.
     /// </summary>
-    internal static TokenClientRegistry AddFactory(IServiceCollection services)
+    internal static void AddFactory(IServiceCollection services)
     {
-        var registry = TokenClientRegistry.Of(services);
         services.TryAddSingleton(static sp => new ProviderCatalog(sp.GetServices<TokenProvider>()));
         services.AddOptions<TokenClientStartupCheck>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenClientStartupCheck>, TokenClientStartupValidator>(static sp => new TokenClientStartupValidator(sp)));
@@ -92,17 +90,16 @@ public static class TokenClientServiceCollectionExtensions
         services.AddMetrics();
         // Built by hand, not by reflection over their constructors: a serverless function pays for the reflection on every cold start.
         services.TryAddSingleton(static sp => new TokenClientMetrics(sp.GetRequiredService<IMeterFactory>()));
-        services.TryAddSingleton(sp => new TokenClientFactory(
+        services.TryAddSingleton(static sp => new TokenClientFactory(
             sp.GetRequiredService<IOptionsFactory<TokenClientOptions>>(),
             sp.GetServices<IOptionsChangeTokenSource<TokenClientOptions>>(),
-            registry, // the one instance of this collection
+            new TokenClientRegistry(sp.GetServices<TokenClientRegistration>()),
             sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<TokenClientMetrics>(),
             sp,
             sp.GetService<TimeProvider>(),
             sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
-        return registry;
     }
 
     private static TokenClientBuilder AddTokenClientCore(IServiceCollection services, string name)
@@ -124,7 +121,8 @@ public static class TokenClientServiceCollectionExtensions
             o.HttpMessageHandlerBuilderActions.Add(builder => PresentClientCertificate(builder, name));
         });
         // Validated at start-up with every other client: one exception for all.
-        AddFactory(services).Add(name);
+        services.AddSingleton(new TokenClientRegistration(name, ByHandler: false));
+        AddFactory(services);
         services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));
         return new TokenClientBuilder(name, services, httpClient);
     }

@@ -24,7 +24,8 @@ public static class TokenHandlerHttpClientBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(name);
 
         // A name no AddTokenClient registers (a typo) fails at start-up, not at the first request.
-        TokenClientServiceCollectionExtensions.AddFactory(builder.Services).RequireHandler(name);
+        builder.Services.AddSingleton(new TokenClientRegistration(name, ByHandler: true));
+        TokenClientServiceCollectionExtensions.AddFactory(builder.Services);
         builder.AddHttpMessageHandler(sp => new TokenHandler(
             // The factory validates every client when it is built: a handler resolved before start-up validation runs (a
             // hosted service's typed client) fails with what is wrong with the registrations, not with a missing service.

@@ -156,6 +156,32 @@ public class FactoryTests
     }
 
     [Fact]
+    public void AContainer_ReadsTheRegistrationsMadeBeforeItWasBuilt_NotThoseOfACopyOrOfLater()
+    {
+        var endpoint = new FakeTokenEndpoint();
+        var services = new ServiceCollection();
+        AddClient(services, endpoint, _ => { });
+        using var before = services.BuildServiceProvider();
+        IServiceCollection copy = new ServiceCollection();
+        foreach (var descriptor in services)
+        {
+            copy.Add(descriptor);
+        }
+
+        AddClient(copy, endpoint, _ => { }); // "api" a second time, in the copy only
+        services.AddTokenClient("later", o => (o.TokenEndpoint, o.ClientId, o.ClientSecret) = (TestServices.Endpoint, "id", "secret"));
+
+        var factory = before.GetRequiredService<ITokenClientFactory>(); // neither the copy's "api" nor "later" is its problem
+        factory.Invoking(f => f.GetClient("later")).Should().Throw<InvalidOperationException>()
+            .WithMessage("No token client named 'later' is registered; *. Registered: 'api'.");
+        using var copied = copy.BuildServiceProvider();
+        copied.Invoking(c => c.GetRequiredService<ITokenClientFactory>()).Should().Throw<OptionsValidationException>()
+            .WithMessage("Token client 'api' is registered 2 times*");
+        using var after = services.BuildServiceProvider();
+        after.GetRequiredService<ITokenClientFactory>().GetClient("later").Should().NotBeNull();
+    }
+
+    [Fact]
     public async Task AChangeWhileTheFactoryValidates_IsWhatTheClientIsBuiltFrom()
     {
         var configuration = TestServices.Settings(("Scope", "before"));

@@ -112,7 +112,7 @@ public sealed class TenantEntriesTests : IDisposable
         var act = () => services.Provider.GetRequiredService<ITokenClientFactory>().GetClient("missing");
 
         act.Should().Throw<InvalidOperationException>().WithMessage("No token client named 'missing' is registered;*Registered: 'alpha', 'test'.");
-        new TokenClientRegistry().Describe().Should().Be("none");
+        new TokenClientRegistry([]).Describe().Should().Be("none");
     }
 
     [Fact]
