@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -20,7 +19,8 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
     private readonly IOptionsFactory<TokenClientOptions> _options;
     private readonly ClientRuntime _runtime;
-    private readonly ConcurrentDictionary<string, NamedClient> _clients = new(StringComparer.Ordinal);
+    // Replaced whole under _gate when a client is built (a few, once each), so that reads take no lock.
+    private volatile Dictionary<string, NamedClient> _clients = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly List<IDisposable> _subscriptions = [];
     private Dictionary<string, TokenClientOptions>? _validated; // under _gate: the options validation built, until a client is built from them
@@ -140,7 +140,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
             }
 
             var client = new NamedClient(Define(name), _runtime); // throws OptionsValidationException naming the key
-            _clients[name] = client;
+            _clients = new(_clients, StringComparer.Ordinal) { [name] = client };
             return client;
         }
     }
