@@ -123,7 +123,7 @@ public static class TokenClientServiceCollectionExtensions
         // Validated at start-up with every other client: one exception for all.
         services.AddSingleton(new TokenClientRegistration(name, ByHandler: false));
         AddFactory(services);
-        services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<ITokenClientFactory>().GetClient((string)key!));
+        services.TryAddKeyedSingleton<ITokenClient>(name, static (sp, key) => sp.GetRequiredService<TokenClientFactory>().GetClient((string)key!));
         return new TokenClientBuilder(name, services, httpClient);
     }
 }
