@@ -155,6 +155,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         lock (_gate)
         {
             // A client not used yet is built from the options of the day it is first used, not those validated before.
+            // Stryker disable once Update : the count is only compared with itself: counting down tells a change as well
             _changes++;
             if (name is not null)
             {
