@@ -65,11 +65,14 @@ static Panel Read(string file)
     int Column(string name) => Array.IndexOf(header, name);
     var (method, mean, allocated, ratio) = (Column("Method"), Column("Mean"), Column("Allocated"), Column("Ratio"));
     var parameters = header.Where(h => h is "Tenants").ToArray(); // the benchmarks' parameters
+    // The baseline is the first row of its group (each peer class declares it first, and BenchmarkDotNet keeps that
+    // order): its Ratio is not always 1.00, since BenchmarkDotNet averages the ratios of its own noisy iterations.
+    var groups = new HashSet<string>(StringComparer.Ordinal);
     var rows = lines.Skip(1).Where(l => l.Length == header.Length).Select(l =>
     {
         var parameter = string.Join(", ", parameters.Select(p => $"{l[Column(p)]} {p.ToLowerInvariant()}"));
         var label = l[method].Trim('\'') + (parameter.Length > 0 ? $" [{parameter}]" : "");
-        return new Bar(label, l[mean], Nanoseconds(l[mean]), l[allocated], Baseline: ratio >= 0 && l[ratio] == "1.00");
+        return new Bar(label, l[mean], Nanoseconds(l[mean]), l[allocated], Baseline: ratio >= 0 && groups.Add(parameter));
     }).ToList();
     var name = Path.GetFileName(file).Split('-')[0].Split('.').Last().Replace("PeerBenchmarks", "", StringComparison.Ordinal);
     return new Panel(name switch
