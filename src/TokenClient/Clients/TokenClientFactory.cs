@@ -52,7 +52,6 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         // Every client at once, so that one exception names every problem; the options are kept for the clients built
         // from them, unless a change came meanwhile.
         var changesBefore = Volatile.Read(ref _changes);
-
         Dictionary<string, TokenClientOptions> validated;
         try
         {
