@@ -180,5 +180,9 @@ public sealed class TokenClientOptions
 
     /// <summary>Describes the client without its secrets.</summary>
     public override string ToString() =>
-        $"{Provider} client '{ClientId}' at {TokenEndpoint?.ToString() ?? "the provider's endpoint"}";
+        $"{Provider} client '{ClientId}' at {(TokenEndpoint is null ? "the provider's endpoint" : WithoutUserInfo(TokenEndpoint))}";
+
+    // The user information of a URI (user:password@) is never printed: it is often a password.
+    private static string WithoutUserInfo(Uri uri) =>
+        uri.IsAbsoluteUri ? uri.GetComponents(UriComponents.AbsoluteUri & ~UriComponents.UserInfo, UriFormat.UriEscaped) : uri.ToString();
 }

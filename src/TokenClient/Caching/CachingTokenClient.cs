@@ -55,6 +55,9 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
     }
 
+    /// <summary>Whether a token request is under way (read without the lock: a glance, for eviction and sweeps).</summary>
+    internal bool IsAcquiring => Volatile.Read(ref _acquisition) is not null;
+
     /// <summary>The fraction of a token's lifetime after which it is renewed; a change applies from the next token on.</summary>
     internal double RefreshRatio { get; set; }
 
@@ -221,7 +224,10 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
         catch (Exception ex)
         {
+            // Observed here: when every caller stopped waiting (cancelled), nobody else reads it, and it must not
+            // reach TaskScheduler.UnobservedTaskException. Callers still waiting get it all the same.
             acquisition.SetException(ex);
+            _ = acquisition.Task.Exception;
         }
     }
 

@@ -12,12 +12,16 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 {
+    /// <summary>The longest tenant name: with <see cref="TokenClientOptions.MaxTenants"/>, it bounds the memory that callers who choose names can make a client hold.</summary>
+    public const int MaxTenantNameLength = 256;
+
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, TenantEntry> _tenants = new(StringComparer.Ordinal);
     private volatile ClientDefinition _definition;
     private volatile TenantEntry _own;
     private long _generation;
     private volatile bool _disposed;
+    private bool _refusing; // guarded by _gate: a refusal at the cap has been logged, and no tenant was added since
 
     public NamedClient(ClientDefinition definition, ClientRuntime runtime)
     {
@@ -49,14 +53,37 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 
     public void Invalidate(AccessToken rejected) => _own.Invalidate(rejected);
 
-    public ITokenClient For(string? tenant) => Entry(tenant);
+    /// <summary>
+    /// The entry of a tenant (null: the client's own), created on first use; where the cap leaves no room now, a
+    /// handle whose calls fail with a transient <see cref="TokenRequestException"/> until there is.
+    /// </summary>
+    public ITokenClient For(string? tenant) => TryEntry(tenant, out var entry) ? entry : new WaitingTenant(this, tenant!);
 
-    /// <summary>The entry of a tenant (null: the client's own), created on first use.</summary>
-    public TenantEntry Entry(string? tenant)
+    /// <summary>The entry of a tenant (null: the client's own), created on first use, or false where the cap leaves no room now.</summary>
+    public bool TryEntry(string? tenant, out TenantEntry entry)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return tenant is null ? _own : _tenants.TryGetValue(tenant, out var entry) ? entry : Add(tenant);
+        if (tenant is null)
+        {
+            entry = _own;
+            return true;
+        }
+
+        if (_tenants.TryGetValue(tenant, out entry!))
+        {
+            return true;
+        }
+
+        if (tenant.Length > MaxTenantNameLength)
+        {
+            throw new ArgumentException($"A tenant name has at most {MaxTenantNameLength} characters; this one has {tenant.Length}.", nameof(tenant));
+        }
+
+        return TryAdd(tenant, out entry);
     }
+
+    /// <summary>The entry a tenant has now, without adding one.</summary>
+    public TenantEntry? Existing(string? tenant) => tenant is null ? _own : _tenants.GetValueOrDefault(tenant);
 
     /// <summary>
     /// Takes a new definition. Where the token's identity is the same, every entry keeps its cached token
@@ -160,38 +187,51 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
         }
     }
 
-    private TenantEntry Add(string tenant)
+    private bool TryAdd(string tenant, out TenantEntry entry)
     {
         lock (_gate)
         {
-            // Stryker disable once Statement : Entry checked it outside the lock; only a disposal in between reaches it, which no test can time
+            // Stryker disable once Statement : TryEntry checked it outside the lock; only a disposal in between reaches it, which no test can time
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_tenants.TryGetValue(tenant, out var existing))
+            if (_tenants.TryGetValue(tenant, out entry!))
             // Stryker disable once Block : only another thread adding the same tenant meanwhile reaches it, which no test can time
             {
-                return existing;
+                return true;
             }
 
             var cap = _definition.Options.MaxTenants;
-            if (_tenants.Count >= cap)
+            if (_tenants.Count >= cap && !MakeRoom(cap))
             {
-                MakeRoom(cap);
+                if (!_refusing)
+                {
+                    _refusing = true;
+                    Log.TenantsFull(Runtime.FactoryLogger, _definition.Name, cap);
+                }
+
+                return false;
             }
 
-            var entry = new TenantEntry(this, tenant, _definition);
+            _refusing = false;
+            entry = new TenantEntry(this, tenant, _definition);
             _tenants[tenant] = entry;
-            return entry;
+            return true;
         }
     }
 
-    // At the cap, the least recently used tenants go, a tenth of the cap at once, so that a stream of new
-    // tenant names costs one sort per many additions, not one per addition. Among those last used in the
-    // same sweep, the ones used over the shortest span go first: a flood of new names before a busy tenant.
-    private void MakeRoom(int cap)
+    // At the cap, the least recently used tenants go, a tenth of the cap at once, so that a stream of new tenant names
+    // costs one sort per many additions, not one per addition. Never a tenant whose token request is under way, or that
+    // is waiting for its first: evicting it would cancel the request its callers wait for, and they would add it again,
+    // evicting another (a flood of requests for tokens nobody gets). Among those last used in the same sweep, the ones
+    // used least often go first, then those used over the shortest span: a flood of new names before a busy tenant.
+    // Whether the cap is no longer reached.
+    private bool MakeRoom(int cap)
     {
+        var generation = Generation;
         var target = Math.Max(0, cap - Math.Max(1, cap / 10));
         var oldest = _tenants
+            .Where(pair => !pair.Value.IsBusy(generation))
             .OrderBy(pair => pair.Value.LastUse)
+            .ThenBy(pair => pair.Value.Uses)
             .ThenBy(pair => pair.Value.LastUse - pair.Value.CreatedIn)
             .Take(_tenants.Count - target)
             .ToList();
@@ -201,6 +241,11 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             entry.Retire();
         }
 
-        Log.TenantsEvicted(Runtime.FactoryLogger, _definition.Name, oldest.Count, cap);
+        if (oldest.Count > 0)
+        {
+            Log.TenantsEvicted(Runtime.FactoryLogger, _definition.Name, oldest.Count, cap);
+        }
+
+        return _tenants.Count < cap;
     }
 }

@@ -15,8 +15,12 @@ internal sealed class TenantEntry : ITokenClient
     private readonly NamedClient _owner;
     private volatile TokenEndpointClient _endpoint;
     private volatile SharedTokenLevel? _shared;
+    // A use count that stops at this: enough to tell a tenant in use from a flood of names used once or twice.
+    private const int UseCountLimit = 16;
+
     private volatile bool _retired;
     private long _lastUse;
+    private int _uses;
 
     public TenantEntry(NamedClient owner, string? tenant, ClientDefinition definition)
     {
@@ -42,18 +46,26 @@ internal sealed class TenantEntry : ITokenClient
     /// <summary>The sweep in which the entry was last used (see <see cref="NamedClient.Generation"/>).</summary>
     public long LastUse => Volatile.Read(ref _lastUse);
 
+    /// <summary>How many times the entry was used, up to <see cref="UseCountLimit"/>.</summary>
+    public int Uses => Volatile.Read(ref _uses);
+
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
     {
         if (_retired)
         {
-            return _owner.Entry(Tenant).GetTokenAsync(cancellationToken);
+            return _owner.For(Tenant).GetTokenAsync(cancellationToken);
         }
 
-        // A plain write, and only once per sweep: the hit path stays a few field reads.
+        // Plain writes, the one once per sweep, the other until the count stops: the hit path stays a few field reads.
         var generation = _owner.Generation;
         if (_lastUse != generation)
         {
             Volatile.Write(ref _lastUse, generation);
+        }
+
+        if (_uses < UseCountLimit)
+        {
+            _uses++; // a race loses a count, which only ranks the entry a little lower
         }
 
         var pending = Cache.GetTokenAsync(cancellationToken);
@@ -83,7 +95,7 @@ internal sealed class TenantEntry : ITokenClient
         // Stryker disable once Logical : only a retired entry's disposal or the caller cancels the wait; a caller that cancelled is cancelled again by the next entry
         catch (OperationCanceledException) when (_retired && !cancellationToken.IsCancellationRequested)
         {
-            return await _owner.Entry(Tenant).GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            return await _owner.For(Tenant).GetTokenAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -91,7 +103,7 @@ internal sealed class TenantEntry : ITokenClient
     {
         if (_retired)
         {
-            _owner.Entry(Tenant).Invalidate(rejected);
+            _owner.Existing(Tenant)?.Invalidate(rejected);
 
             // Stryker disable once Statement : without it the retired cache is told too, which holds nothing any more
             return;
@@ -111,8 +123,15 @@ internal sealed class TenantEntry : ITokenClient
         _shared = _owner.Runtime.SharedLevel(definition, Tenant);
     }
 
-    /// <summary>Whether the entry went unused for a whole sweep and holds no token that is still valid.</summary>
-    public bool IsIdle(long generation, DateTimeOffset now) => LastUse < generation - 1 && !(Cache.ExpiresAt > now);
+    /// <summary>Whether the entry went unused for a whole sweep, holds no token that is still valid, and no request is under way.</summary>
+    public bool IsIdle(long generation, DateTimeOffset now) => LastUse < generation - 1 && !(Cache.ExpiresAt > now) && !Cache.IsAcquiring;
+
+    /// <summary>
+    /// Whether evicting the entry would cancel what its callers wait for: a token request under way, or, in the sweep it
+    /// was made in and the next, its first (made, not yet asked, or not yet answered).
+    /// </summary>
+    public bool IsBusy(long generation) =>
+        Cache.IsAcquiring || (CreatedIn >= generation - 1 && Cache.Held is null && Cache.LastFailure is null);
 
     /// <summary>Stops the entry's timer; later calls go to whichever entry the owner holds for the tenant.</summary>
     public void Retire()

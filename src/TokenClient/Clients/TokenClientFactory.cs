@@ -79,7 +79,7 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
     public ITokenClient GetClient(string name, string tenant)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenant);
-        return Named(name).Entry(tenant);
+        return Named(name).For(tenant);
     }
 
     /// <summary>The live client of that name, built on first use.</summary>

@@ -157,6 +157,11 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             {
                 yield return $"TokenEndpoint '{endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must use https (plain http is allowed only on loopback).";
             }
+            else if (!string.IsNullOrEmpty(endpoint.UserInfo))
+            {
+                // Named without it: the user information of a URI is often a password.
+                yield return $"TokenEndpoint '{endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must not carry user information (user:password@): give the credentials as ClientId and ClientSecret.";
+            }
         }
         else if (resolved is null)
         {

@@ -61,6 +61,10 @@ internal static partial class Log
         Message = "Token client '{ClientName}' reached its cap of {MaxTenants} tenants and released the {Count} least recently used")]
     public static partial void TenantsEvicted(ILogger logger, string clientName, int count, int maxTenants);
 
+    [LoggerMessage(EventId = 23, EventName = "TenantsFull", Level = LogLevel.Warning,
+        Message = "Token client '{ClientName}' holds its cap of {MaxTenants} tenants, each waiting for a token request under way: new tenants fail until one is served")]
+    public static partial void TenantsFull(ILogger logger, string clientName, int maxTenants);
+
     [LoggerMessage(EventId = 15, EventName = "TenantsReleased", Level = LogLevel.Debug,
         Message = "Token client '{ClientName}' released {Count} idle tenants; {Remaining} remain")]
     public static partial void TenantsReleased(ILogger logger, string clientName, int count, int remaining);

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
@@ -20,14 +19,18 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
     // Written by the one acquisition under way.
     private TimeSpan? _lastLifetime;
 
-    /// <summary>Throws the failure being repeated, unless the request renews a token that is still valid.</summary>
+    /// <summary>
+    /// Throws the failure being repeated, unless the request renews a token that is still valid: an exception of the
+    /// caller's own, with the same fields, whose inner exception is the failure. Never the stored one rethrown, whose
+    /// stack trace every rethrow would lengthen, from many threads at once.
+    /// </summary>
     public void ThrowIfCooling(bool renewing)
     {
         if (!renewing && _failure is { } failure && time.GetUtcNow() < failure.Until)
         {
             Log.FailureRepeated(logger, clientName, failure.Until);
             metrics.CooldownRejections.Add(1, new("tokenclient.client", clientName), new("error.type", ErrorType.Of(failure.Exception)));
-            ExceptionDispatchInfo.Throw(failure.Exception);
+            throw TokenErrors.Repeated(failure.Exception, failure.Until);
         }
     }
 

@@ -128,6 +128,19 @@ internal static class TokenErrors
             $"Token client '{context.ClientName}' gave up on {context.Endpoint.Host} after {inner.Timeout.TotalSeconds:0.###} s of retries; the last attempt said: {last.Message}",
             last.StatusCode, last.Error, last.ErrorDescription, isTransient: true, innerException: last);
 
+    // A failure repeated by the failure cooldown: the caller's own exception, the failure itself as its inner exception.
+    public static TokenRequestException Repeated(TokenRequestException failure, DateTimeOffset until) =>
+        new(failure.ClientName,
+            $"{failure.Message} (Repeated without a new request until {until:O}: the failure cooldown.)",
+            failure.StatusCode, failure.Error, failure.ErrorDescription, failure.IsTransient, failure);
+
+    // A new tenant of a client whose MaxTenants entries are all waiting for a token: it fails at once rather than evict one.
+    public static TokenRequestException TenantsFull(string clientName, int maxTenants) =>
+        new(clientName,
+            $"Token client '{clientName}' holds its cap of {maxTenants} tenants (MaxTenants), each waiting for a token request under way: " +
+            "a new tenant is not added until one of them is served. Try again shortly, or raise MaxTenants.",
+            isTransient: true);
+
     public static TokenRequestException Redirected(TokenRequestContext context, HttpStatusCode status, Uri? target) =>
         new(context.ClientName,
             Message(context, status, target is null

@@ -191,6 +191,62 @@ public class CachingTokenClientTests
     }
 
     [Fact]
+    public async Task GetTokenAsync_EveryCallerCancelsAndThenTheAcquisitionFails_LeavesNoUnobservedException()
+    {
+        var unobserved = 0;
+        void Count(object? sender, UnobservedTaskExceptionEventArgs e)
+        {
+            if (e.Exception.InnerExceptions.Any(x => x is TokenRequestException { ErrorDescription: "unobserved-probe" }))
+            {
+                Interlocked.Increment(ref unobserved);
+            }
+        }
+
+        TaskScheduler.UnobservedTaskException += Count;
+        try
+        {
+            await AbandonFailingAcquisitionAsync();
+            for (var i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+
+            unobserved.Should().Be(0);
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= Count;
+        }
+    }
+
+    // Kept out of the test's own frame, so that nothing it allocated is still reachable when the test collects.
+    private static async Task AbandonFailingAcquisitionAsync()
+    {
+        using var services = new TestServices();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        services.TokenEndpoint.Respond = async _ =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client","error_description":"unobserved-probe"}""");
+        };
+        using var cancel = new CancellationTokenSource();
+        var callers = Enumerable.Range(0, 3).Select(_ => services.Client.GetTokenAsync(cancel.Token).AsTask()).ToArray();
+        await TimeDriving.UntilAsync(() => services.TokenEndpoint.RequestCount > 0, "the acquisition reaches the endpoint");
+        var acquisition = services.Named.Cache.PendingAcquisition!;
+
+        cancel.Cancel();
+        foreach (var caller in callers)
+        {
+            await caller.Invoking(c => c).Should().ThrowAsync<OperationCanceledException>();
+        }
+
+        gate.SetResult();
+        await ((Task)acquisition).ContinueWith(static _ => { }, TaskScheduler.Default); // ended, without reading its outcome
+        acquisition.IsFaulted.Should().BeTrue("the endpoint refused the client after every caller had left");
+    }
+
+    [Fact]
     public async Task Invalidate_CurrentToken_NextCallAcquiresANewOne()
     {
         using var services = new TestServices();

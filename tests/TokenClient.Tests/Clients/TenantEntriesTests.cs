@@ -72,6 +72,87 @@ public sealed class TenantEntriesTests : IDisposable
     }
 
     [Fact]
+    public async Task AtTheCap_TenantsWaitingForTheirFirstToken_AreNotEvicted_AndNewOnesFailFastUntilThereIsRoom()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _services.TokenEndpoint.Respond = async n =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Token($"token-{n}", 3600);
+        };
+
+        // 40 callers on 40 new tenants at once, twice the cap, while the endpoint has not answered yet.
+        var calls = Enumerable.Range(0, 40).Select(i => Tenant($"t{i}").GetTokenAsync().AsTask()).ToArray();
+        await TimeDriving.UntilAsync(() => _services.TokenEndpoint.RequestCount == 20, "the first 20 tenants' requests reach the endpoint");
+
+        Named.TenantCount.Should().Be(20);
+        var refused = calls.Where(c => c.IsFaulted).Select(c => c.Exception!.InnerException).ToArray();
+        refused.Should().HaveCount(20, "a tenant waiting for its first token is never evicted to make room");
+        refused.Should().AllBeOfType<TokenRequestException>().And.OnlyContain(e => ((TokenRequestException)e!).IsTransient);
+        refused[0]!.Message.Should().Be("Token client 'test' holds its cap of 20 tenants (MaxTenants), each waiting for a token request under way: " +
+            "a new tenant is not added until one of them is served. Try again shortly, or raise MaxTenants.");
+        _logs.Lines.Should().ContainSingle(l => l.Id.Name == "TenantsFull", "logged when refusals begin, not once per refused caller");
+        _logs.Lines.Should().NotContain(l => l.Id.Name == "TenantsEvicted");
+
+        gate.SetResult();
+        var served = await Task.WhenAll(calls.Where(c => !c.IsFaulted));
+        served.Select(t => t.Value).Should().OnlyHaveUniqueItems().And.HaveCount(20);
+        _services.TokenEndpoint.RequestCount.Should().Be(20, "each tenant served cost one request");
+
+        // Served, the first 20 can give way: the refused ones come back, each for one request.
+        for (var i = 20; i < 40; i++)
+        {
+            await Tenant($"t{i}").GetTokenAsync();
+            Named.TenantCount.Should().BeLessThanOrEqualTo(20);
+        }
+
+        _services.TokenEndpoint.RequestCount.Should().Be(40);
+    }
+
+    [Fact]
+    public async Task AtTheCap_AHandleTakenWhileFull_WorksOnceThereIsRoom()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _services.TokenEndpoint.Respond = async n =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Token($"token-{n}", 3600);
+        };
+        var calls = Enumerable.Range(0, 20).Select(i => Tenant($"t{i}").GetTokenAsync().AsTask()).ToArray();
+        var late = Tenant("late");
+        (await late.Invoking(l => l.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which.IsTransient.Should().BeTrue();
+        late.Invalidate(new AccessToken("never-served", "Bearer", DateTimeOffset.MaxValue)); // no entry: nothing to drop, nothing thrown
+
+        gate.SetResult();
+        await Task.WhenAll(calls);
+
+        (await late.GetTokenAsync()).Value.Should().Be("token-21");
+        Named.TenantCount.Should().BeLessThanOrEqualTo(20);
+        Tenant("late").Should().BeOfType<TenantEntry>("it has an entry now");
+    }
+
+    [Theory]
+    [InlineData(256, true)]
+    [InlineData(257, false)]
+    public async Task TenantName_LongerThan256Characters_IsRefusedByNameAndLimit(int length, bool accepted)
+    {
+        var name = new string('x', length);
+        if (accepted)
+        {
+            await Tenant(name).GetTokenAsync();
+            Named.TenantCount.Should().Be(1);
+            new HttpRequestMessage().WithTokenTenant(name).Should().NotBeNull();
+            return;
+        }
+
+        Factory.Invoking(f => f.GetClient(TestServices.ClientName, name)).Should().Throw<ArgumentException>()
+            .WithMessage("A tenant name has at most 256 characters; this one has 257.*").Which.ParamName.Should().Be("tenant");
+        new HttpRequestMessage().Invoking(r => r.WithTokenTenant(name)).Should().Throw<ArgumentException>()
+            .WithMessage("A tenant name has at most 256 characters; this one has 257.*");
+        Named.TenantCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task CapLoweredToExactlyTheTenantsHeld_EvictsNone()
     {
         for (var i = 0; i < 5; i++)

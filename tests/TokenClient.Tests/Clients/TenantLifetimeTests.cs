@@ -239,6 +239,21 @@ public sealed class TenantLifetimeTests : IDisposable
     }
 
     [Fact]
+    public async Task FloodOfNewTenantsAtTheCap_ABusyTenantYoungerThanAMinute_KeepsItsEntry()
+    {
+        // Right after a start, every tenant is as young as the flood's names: what sets it apart is how often it is used.
+        var first = await Factory.GetClient("t", "busy").GetTokenAsync();
+        for (var i = 0; i < 2000; i++)
+        {
+            await Factory.GetClient("t", $"flood-{i}").GetTokenAsync();
+            (await Factory.GetClient("t", "busy").GetTokenAsync()).Should().BeSameAs(first, $"the busy tenant keeps its entry after {i + 1} one-time names");
+        }
+
+        TokenEndpoint.RequestCount.Should().Be(2001);
+        Factory.Named("t").TenantCount.Should().BeLessThanOrEqualTo(100);
+    }
+
+    [Fact]
     public async Task IdentityChangesWhileACallerWaitsForItsFirstToken_TheCallerGetsATokenOfTheNewIdentity()
     {
         TokenEndpoint.RespondWith = async (n, ct) =>

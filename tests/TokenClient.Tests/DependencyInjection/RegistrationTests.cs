@@ -87,6 +87,7 @@ public class RegistrationTests
     [InlineData("https://auth.test/token", "id", "secret", 1.5, "Token client 'api': RefreshRatio must be greater than 0 and less than 1, not 1.5.")]
     [InlineData("http://auth.test/token", "id", "secret", 0.9, "Token client 'api': TokenEndpoint 'http://auth.test/token' must use https (plain http is allowed only on loopback).")]
     [InlineData("/token", "id", "secret", 0.9, "Token client 'api': TokenEndpoint '/token' must be an absolute URI.")]
+    [InlineData("https://svc:PASSWORD@auth.test/token", "id", "secret", 0.9, "Token client 'api': TokenEndpoint 'https://auth.test/token' must not carry user information (user:password@): give the credentials as ClientId and ClientSecret.")]
     public void StartupValidation_BadOption_FailsNamingClientAndKey(string? endpoint, string? clientId, string? secret, double ratio, string expected)
     {
         var services = new ServiceCollection();
@@ -100,6 +101,14 @@ public class RegistrationTests
         var act = Startup(services);
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(expected);
+    }
+
+    [Fact]
+    public void OptionsToString_TokenEndpointWithUserInformation_LeavesItOut()
+    {
+        var options = new TokenClientOptions { ClientId = "id", TokenEndpoint = new Uri("https://svc:PASSWORD@auth.test:8443/oauth/token?x=1") };
+
+        options.ToString().Should().Be("Generic client 'id' at https://auth.test:8443/oauth/token?x=1");
     }
 
     [Theory]

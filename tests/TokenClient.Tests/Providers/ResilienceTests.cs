@@ -78,7 +78,7 @@ public class ResilienceTests
     }
 
     [Fact]
-    public async Task GetTokenAsync_WithinCooldownAfterPermanentFailure_RethrowsTheSameExceptionWithoutCallingTheEndpoint()
+    public async Task GetTokenAsync_WithinCooldownAfterPermanentFailure_RepeatsTheFailureWithoutCallingTheEndpoint()
     {
         using var services = new TestServices(o => o.FailureCooldown = TimeSpan.FromSeconds(5));
         services.TokenEndpoint.Respond = n => Task.FromResult(n == 1
@@ -90,12 +90,36 @@ public class ResilienceTests
         services.Time.Advance(TimeSpan.FromSeconds(4));
         var callers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.FailureAsync()));
 
-        callers.Should().OnlyContain(e => ReferenceEquals(e, first));
+        callers.Should().OnlyContain(e => ReferenceEquals(e.InnerException, first) && e.Error == "invalid_client"
+            && e.StatusCode == HttpStatusCode.Unauthorized && !e.IsTransient && e.ClientName == first.ClientName && e.Message.StartsWith(first.Message));
         services.TokenEndpoint.RequestCount.Should().Be(1, "a misconfigured client must not hammer the provider");
 
         services.Time.Advance(TimeSpan.FromSeconds(1));
         (await client.GetTokenAsync()).Value.Should().Be("after-cooldown");
         services.TokenEndpoint.RequestCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_ManyCallersWithinCooldown_EachGetsAnExceptionOfItsOwn_WhoseTextDoesNotGrow()
+    {
+        using var services = new TestServices(o => o.FailureCooldown = TimeSpan.FromMinutes(5));
+        services.TokenEndpoint.Respond = _ => Task.FromResult(FakeTokenEndpoint.Json(HttpStatusCode.Unauthorized, """{"error":"invalid_client"}"""));
+        var client = services.Client;
+        var first = await client.FailureAsync();
+        var firstText = first.ToString().Length;
+
+        var repeated = new List<TokenRequestException>();
+        for (var i = 0; i < 2000; i++)
+        {
+            repeated.Add(await client.FailureAsync());
+        }
+
+        repeated.Distinct().Should().HaveCount(2000, "no exception object is shared between callers");
+        repeated.Should().NotContain(first);
+        first.ToString().Length.Should().Be(firstText, "the stored failure is never thrown again, so its stack trace never grows");
+        repeated[^1].ToString().Length.Should().BeLessThanOrEqualTo(repeated[0].ToString().Length * 2, "the 2,000th is no longer than the first, give or take its own stack");
+        repeated[^1].ToString().Length.Should().BeLessThan(16 * 1024);
+        services.TokenEndpoint.RequestCount.Should().Be(1);
     }
 
     [Fact]
@@ -146,7 +170,7 @@ public class ResilienceTests
 
         var first = await client.FailureAsync();
         services.Time.Advance(TimeSpan.FromSeconds(1.9));
-        (await client.FailureAsync()).Should().BeSameAs(first, "within a tenth of the 20 s lifetime");
+        (await client.FailureAsync()).InnerException.Should().BeSameAs(first, "within a tenth of the 20 s lifetime");
         services.TokenEndpoint.RequestCount.Should().Be(2);
 
         services.Time.Advance(TimeSpan.FromSeconds(0.1));
@@ -164,7 +188,7 @@ public class ResilienceTests
             : FakeTokenEndpoint.Token("after-change", 3600));
         var client = services.Client;
         var first = await client.FailureAsync();
-        (await client.FailureAsync()).Should().BeSameAs(first);
+        (await client.FailureAsync()).InnerException.Should().BeSameAs(first);
 
         configuration["ClientSecret"] = "new-secret";
         configuration.Reload();

@@ -163,7 +163,7 @@ internal sealed class Fleet : IAsyncDisposable
         public NamedClient Named => Services.GetRequiredService<TokenClientFactory>().Named(ClientName);
 
         /// <summary>The key of the client's own token in the shared cache.</summary>
-        public string Key => Named.Entry(null).Shared!.Key;
+        public string Key => Named.Existing(null)!.Shared!.Key;
 
         public IDistributedCache Cache => Services.GetRequiredService<IDistributedCache>();
 

@@ -109,7 +109,7 @@ public sealed class SharedCacheTests
         options.SharedCacheKeyPrefix.Should().Be("svc:");
         options.SharedCacheTimeout.Should().Be(TimeSpan.FromSeconds(2));
         options.AllowInsecureSharedCache.Should().BeTrue();
-        services.Named.Entry(null).Shared!.Key.Should().MatchRegex("^svc:test:[0-9A-F]{64}$");
+        services.Named.Existing(null)!.Shared!.Key.Should().MatchRegex("^svc:test:[0-9A-F]{64}$");
     }
 
     [Fact]
@@ -118,9 +118,9 @@ public sealed class SharedCacheTests
         using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; o.Scope = "read"; }, more: s => s.AddDistributedMemoryCache());
         var client = services.Named;
 
-        var own = client.Entry(null).Shared!.Key;
-        var tenant = client.Entry("tenant-Ω:*?\r\n").Shared!.Key;
-        var other = client.Entry("other").Shared!.Key;
+        var own = client.Existing(null)!.Shared!.Key;
+        var tenant = ((TokenClient.Clients.TenantEntry)client.For("tenant-Ω:*?\r\n")).Shared!.Key;
+        var other = ((TokenClient.Clients.TenantEntry)client.For("other")).Shared!.Key;
 
         new[] { own, tenant, other }.Should().OnlyHaveUniqueItems();
         tenant.Should().MatchRegex("^TokenClient:test:[0-9A-F]{64}$");
@@ -161,7 +161,7 @@ public sealed class SharedCacheTests
 
         next.Value.Should().Be("token-2");
         services.TokenEndpoint.RequestCount.Should().Be(2);
-        Encoding.UTF8.GetString((await shared.GetAsync(services.Named.Entry(null).Shared!.Key))!).Should().Contain("token-2");
+        Encoding.UTF8.GetString((await shared.GetAsync(services.Named.Existing(null)!.Shared!.Key))!).Should().Contain("token-2");
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class SharedCacheTests
         await using var services = new TestServices(o => { o.SharedCache = true; o.SharedCacheProtector = protector; }, more: s => s.AddSingleton<IDistributedCache>(shared));
         var token = await services.Client.GetTokenAsync();
 
-        var key = services.Named.Entry(null).Shared!.Key;
+        var key = services.Named.Existing(null)!.Shared!.Key;
         var stored = (await shared.GetAsync(key))!;
 
         TokenForms.Find(stored, token.Value).Should().BeNull();
@@ -198,7 +198,7 @@ public sealed class SharedCacheTests
 
         // Someone who can write to the cache copies tenant a's value under tenant b's key.
         var client = services.Named;
-        await shared.SetAsync(client.Entry("tenant-b").Shared!.Key, (await shared.GetAsync(client.Entry("tenant-a").Shared!.Key))!);
+        await shared.SetAsync(((TokenClient.Clients.TenantEntry)client.For("tenant-b")).Shared!.Key, (await shared.GetAsync(client.Existing("tenant-a")!.Shared!.Key))!);
         var other = await factory.GetClient(TestServices.ClientName, "tenant-b").GetTokenAsync();
 
         other.Value.Should().NotBe(victim.Value);
@@ -290,7 +290,7 @@ public sealed class SharedCacheTests
             more: s => s.AddSingleton<IDistributedCache>(shared),
             logs: logs);
         var first = await services.Client.GetTokenAsync();
-        var key = services.Named.Entry(null).Shared!.Key;
+        var key = services.Named.Existing(null)!.Shared!.Key;
         (await shared.GetAsync(key)).Should().BeNull("a token that cannot be protected is not shared");
 
         await shared.SetAsync(key, [1, 2, 3]);
@@ -353,7 +353,7 @@ public sealed class SharedCacheTests
         await using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; }, more: s => s.AddSingleton<IDistributedCache>(shared));
         services.TokenEndpoint.Respond = n => Task.FromResult(FakeTokenEndpoint.Token(n == 1 ? "static" : $"token-{n}", 3600));
         var held = await services.Client.GetTokenAsync();
-        var key = services.Named.Entry(null).Shared!.Key;
+        var key = services.Named.Existing(null)!.Shared!.Key;
         var start = services.Time.GetUtcNow();
         services.Time.Advance(TimeSpan.FromMinutes(55)); // past the held token's renewal point
 

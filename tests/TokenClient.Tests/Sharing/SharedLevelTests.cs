@@ -34,7 +34,7 @@ public sealed class SharedLevelTests
             o => { o.SharedCache = true; o.SharedCacheProtector = mine; },
             more: s => s.AddSingleton<IDistributedCache>(shared).AddDataProtection().UseEphemeralDataProtectionProvider());
         var token = await services.Client.GetTokenAsync();
-        var key = services.Named.Entry(null).Shared!.Key;
+        var key = services.Named.Existing(null)!.Shared!.Key;
 
         var value = SharedTokenValue.Parse(mine.CreateProtector(key).Unprotect((await shared.GetAsync(key))!), services.Time.GetUtcNow());
 
@@ -303,7 +303,7 @@ public sealed class SharedLevelTests
     {
         var shared = TestServices.SharedCache();
         await using var services = new TestServices(o => { o.SharedCache = true; o.AllowInsecureSharedCache = true; }, more: s => s.AddSingleton<IDistributedCache>(shared));
-        var key = services.Named.Entry(null).Shared!.Key;
+        var key = services.Named.Existing(null)!.Shared!.Key;
         var now = services.Time.GetUtcNow();
 
         await shared.SetAsync(key, SharedTokenValue.From(new AccessToken("due-now", "Bearer", now.AddMinutes(5)), now).ToBytes());

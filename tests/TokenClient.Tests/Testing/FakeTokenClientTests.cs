@@ -149,7 +149,7 @@ public sealed class FakeTokenClientTests
 
         await container.GetRequiredKeyedService<ITokenClient>("app").GetTokenAsync();
 
-        container.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named("app").Entry(null).Shared.Should().BeNull("no token from, or to, another process");
+        container.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named("app").Existing(null)!.Shared.Should().BeNull("no token from, or to, another process");
         var request = tokens.Requests.Single();
         (request.Field("username"), request.Field("password"), request.ClientSecret).Should().Be(("sam@example.test", "fake-password", "fake-client-secret"));
         string.Join(" ", request.Fields.Values.Concat(request.Headers.Values)).Should().NotContain("real-");

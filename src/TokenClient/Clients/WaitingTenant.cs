@@ -1,0 +1,19 @@
+using TokenClient.Providers;
+
+namespace TokenClient.Clients;
+
+/// <summary>
+/// A tenant the client had no room for when it was asked (<see cref="TokenClientOptions.MaxTenants"/> entries, each
+/// still waiting for its token): every call asks for an entry again, and fails with a transient
+/// <see cref="TokenRequestException"/> while there is still none, so that a handle taken then works once there is room.
+/// </summary>
+internal sealed class WaitingTenant(NamedClient owner, string tenant) : ITokenClient
+{
+    public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default) =>
+        owner.TryEntry(tenant, out var entry)
+            ? entry.GetTokenAsync(cancellationToken)
+            : ValueTask.FromException<AccessToken>(TokenErrors.TenantsFull(owner.Definition.Name, owner.Definition.Options.MaxTenants));
+
+    // A token this handle never served (it had no entry) may yet be the entry's own, if one was added since.
+    public void Invalidate(AccessToken rejected) => owner.Existing(tenant)?.Invalidate(rejected);
+}
