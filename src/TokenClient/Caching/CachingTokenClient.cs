@@ -7,7 +7,8 @@ namespace TokenClient.Caching;
 /// The cache of one key. Readers take the current token with one field read; a timer marks it due
 /// at its renewal point, after which callers read the clock: before expiry they still get it at
 /// once while one renewal runs in the background, after expiry they wait on the one shared
-/// acquisition.
+/// acquisition. Expiry and renewal are measured on the monotonic clock (timestamps and timers), never
+/// on the wall clock, whose steps would keep a dead token in service or renew every token at once.
 /// </summary>
 internal sealed class CachingTokenClient : ITokenClient, IDisposable
 {
@@ -61,8 +62,11 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     /// <summary>The fraction of a token's lifetime after which it is renewed; a change applies from the next token on.</summary>
     internal double RefreshRatio { get; set; }
 
-    /// <summary>When the cached token expires; null when none is cached.</summary>
+    /// <summary>When the cached token expires, on the wall clock; null when none is cached.</summary>
     internal DateTimeOffset? ExpiresAt => _entry?.Token.ExpiresAt;
+
+    /// <summary>Whether the cached token is still valid, by the monotonic clock.</summary>
+    internal bool HoldsValidToken => _entry is { } entry && _time.GetTimestamp() < entry.ExpiresAtTimestamp;
 
     /// <summary>When the cached token is due for renewal; null when none is cached.</summary>
     internal DateTimeOffset? RenewAt => _entry?.RenewAt;
@@ -126,10 +130,10 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             return ValueTask.FromCanceled<AccessToken>(cancellationToken);
         }
 
-        var now = _time.GetUtcNow();
-        if (entry is not null && now < entry.Token.ExpiresAt)
+        var now = _time.GetTimestamp();
+        if (entry is not null && now < entry.ExpiresAtTimestamp)
         {
-            if (now >= entry.RenewAt)
+            if (now >= entry.RenewAtTimestamp)
             {
                 RenewInBackground(entry);
             }
@@ -187,7 +191,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
             // The caller read the entry before taking the lock: an acquisition may have published a
             // fresh token since. Checking again here is what keeps it to one request per token.
-            if (_entry is { } fresh && _time.GetUtcNow() < fresh.Token.ExpiresAt)
+            if (_entry is { } fresh && _time.GetTimestamp() < fresh.ExpiresAtTimestamp)
             {
                 return Task.FromResult(fresh.Token);
             }
@@ -239,7 +243,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         try
         {
             // A renewal while the current token is still valid is told so: no failure cooldown holds it back.
-            var renewing = _entry is { } held && _time.GetUtcNow() < held.Token.ExpiresAt;
+            var renewing = HoldsValidToken;
             var issued = await _requestToken(renewing, _disposed.Token).ConfigureAwait(false);
             Publish(issued);
             if (_disposed.IsCancellationRequested)
@@ -273,21 +277,23 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     private void Publish(IssuedToken issued)
     {
         _lastFailure = null;
-        var previous = Interlocked.Exchange(ref _entry, new CacheEntry(issued.Token, issued.RenewalPoint(RefreshRatio), _time));
+        var next = new CacheEntry(issued.Token, issued.RenewalPoint(RefreshRatio), issued.RenewAtTimestamp(RefreshRatio, _time), issued.ExpiresAtTimestamp(_time), _time);
+        var previous = Interlocked.Exchange(ref _entry, next);
         previous?.Dispose();
     }
 
     private void KeepServing(CacheEntry current)
     {
-        var now = _time.GetUtcNow();
-        var remaining = current.Token.ExpiresAt - now;
+        var now = _time.GetTimestamp();
+        var remaining = _time.GetElapsedTime(now, current.ExpiresAtTimestamp);
         if (remaining <= TimeSpan.Zero)
         {
             return;
         }
 
-        var retryAt = now + Durations.Shorter(remaining / 2, MaxRenewalRetryDelay);
-        var replacement = new CacheEntry(current.Token, retryAt, _time);
+        var delay = Durations.Shorter(remaining / 2, MaxRenewalRetryDelay);
+        var retryAt = _time.GetUtcNow() + delay;
+        var replacement = new CacheEntry(current.Token, retryAt, _time.TimestampAfter(now, delay), current.ExpiresAtTimestamp, _time);
         if (ReferenceEquals(Interlocked.CompareExchange(ref _entry, replacement, current), current))
         {
             current.Dispose();
@@ -300,7 +306,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
     }
 
-    /// <summary>A cached token and the timer that marks it due for renewal.</summary>
+    /// <summary>A cached token, when it is due and expires on the monotonic clock, and the timer that marks it due.</summary>
     private sealed class CacheEntry : IDisposable
     {
         // System.Threading.Timer takes at most about 49 days; longer waits are taken in steps.
@@ -311,10 +317,12 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         private volatile bool _isDue;
         private volatile bool _disposed;
 
-        public CacheEntry(AccessToken token, DateTimeOffset renewAt, TimeProvider time)
+        public CacheEntry(AccessToken token, DateTimeOffset renewAt, long renewAtTimestamp, long expiresAtTimestamp, TimeProvider time)
         {
             Token = token;
             RenewAt = renewAt;
+            RenewAtTimestamp = renewAtTimestamp;
+            ExpiresAtTimestamp = expiresAtTimestamp;
             _time = time;
             _timer = time.CreateDetachedTimer(static state => ((CacheEntry)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 
@@ -323,7 +331,12 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
         public AccessToken Token { get; }
 
+        /// <summary>When it is due, on the wall clock: for what tells it (logs, health, tests), never for a decision.</summary>
         public DateTimeOffset RenewAt { get; }
+
+        public long RenewAtTimestamp { get; }
+
+        public long ExpiresAtTimestamp { get; }
 
         public bool IsDue => _isDue;
 
@@ -346,7 +359,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         // Sets the timer for the next step towards RenewAt, or marks the entry due once RenewAt has come.
         private void Arm()
         {
-            var wait = RenewAt - _time.GetUtcNow();
+            var wait = _time.Until(RenewAtTimestamp);
             if (wait <= TimeSpan.Zero)
             {
                 _isDue = true;

@@ -156,13 +156,13 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     }
 
     /// <summary>Releases the tenants that went unused for a whole sweep and hold no valid token.</summary>
-    public int Sweep(DateTimeOffset now)
+    public int Sweep()
     {
         var generation = Interlocked.Increment(ref _generation);
         var released = 0;
         foreach (var (tenant, entry) in _tenants)
         {
-            if (entry.IsIdle(generation, now) && _tenants.TryRemove(KeyValuePair.Create(tenant, entry)))
+            if (entry.IsIdle(generation) && _tenants.TryRemove(KeyValuePair.Create(tenant, entry)))
             {
                 entry.Retire();
                 released++;

@@ -124,7 +124,7 @@ internal sealed class TenantEntry : ITokenClient
     }
 
     /// <summary>Whether the entry went unused for a whole sweep, holds no token that is still valid, and no request is under way.</summary>
-    public bool IsIdle(long generation, DateTimeOffset now) => LastUse < generation - 1 && !(Cache.ExpiresAt > now) && !Cache.IsAcquiring;
+    public bool IsIdle(long generation) => LastUse < generation - 1 && !Cache.HoldsValidToken && !Cache.IsAcquiring;
 
     /// <summary>
     /// Whether evicting the entry would cancel what its callers wait for: a token request under way, or, in the sweep it

@@ -111,10 +111,9 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
     /// <summary>Releases idle tenants of every client; the timer calls it, and tests may.</summary>
     internal void Sweep()
     {
-        var now = _runtime.Time.GetUtcNow();
         foreach (var client in _clients.Values)
         {
-            var released = client.Sweep(now);
+            var released = client.Sweep();
             if (released > 0)
             {
                 Log.TenantsReleased(_runtime.FactoryLogger, client.Definition.Name, released, client.TenantCount);

@@ -17,7 +17,7 @@ internal sealed class TokenClientHealthCheck(TokenClientFactory factory) : IHeal
         foreach (var name in factory.Registry.Names)
         {
             var client = factory.Named(name);
-            var (status, description) = Check(client.Cache, client.Runtime.Time.GetUtcNow());
+            var (status, description) = Check(client.Cache);
             worst = status < worst ? status : worst;
             lines.Add($"'{name}': {description}");
             data[name] = status.ToString();
@@ -26,10 +26,10 @@ internal sealed class TokenClientHealthCheck(TokenClientFactory factory) : IHeal
         return Task.FromResult(new HealthCheckResult(worst, string.Join("; ", lines), data: data));
     }
 
-    private static (HealthStatus Status, string Description) Check(Caching.CachingTokenClient cache, DateTimeOffset now)
+    private static (HealthStatus Status, string Description) Check(Caching.CachingTokenClient cache)
     {
         var failure = cache.LastFailure;
-        if (cache.ExpiresAt is { } expiresAt && expiresAt > now)
+        if (cache.HoldsValidToken && cache.ExpiresAt is { } expiresAt)
         {
             return failure is null
                 ? (HealthStatus.Healthy, $"token valid until {expiresAt:O}")

@@ -40,8 +40,9 @@ public static class TokenHandlerHttpClientBuilderExtensions
             o.HttpMessageHandlerBuilderActions.Add(b => TokenClientServiceCollectionExtensions.PresentClientCertificate(b, name));
         });
 
-        // IHttpClientFactory's own request log (Trace) writes header values unless told not to, and before .NET 9 it
-        // redacts none: the token, the proof and the configured Headers are redacted whatever else the user chose.
+        // IHttpClientFactory's own request and response logs (Trace) write header values unless told not to, and before .NET 9
+        // they redact none: the token, the proof, the configured Headers, and the answers' challenges (an API may quote the
+        // token it rejects) are redacted whatever else the user chose.
         builder.Services.AddOptions<HttpClientFactoryOptions>(builder.Name).PostConfigure<IOptionsMonitor<TokenClientOptions>>((o, clients) =>
         {
             var previous = o.ShouldRedactHeaderValue;
@@ -50,10 +51,15 @@ public static class TokenHandlerHttpClientBuilderExtensions
         return builder;
     }
 
+    // Request headers that carry a credential, and response headers that can quote one back (RFC 9110 11.6).
     private static bool IsCredential(string header) =>
         header.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
         || header.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
-        || header.Equals(DpopProofs.Scheme, StringComparison.OrdinalIgnoreCase);
+        || header.Equals(DpopProofs.Scheme, StringComparison.OrdinalIgnoreCase)
+        || header.Equals("WWW-Authenticate", StringComparison.OrdinalIgnoreCase)
+        || header.Equals("Proxy-Authenticate", StringComparison.OrdinalIgnoreCase)
+        || header.Equals("Authentication-Info", StringComparison.OrdinalIgnoreCase)
+        || header.Equals("Proxy-Authentication-Info", StringComparison.OrdinalIgnoreCase);
 
     // Where the primary handler is one whose redirects can be turned off, the token handler follows them
     // instead (with the same limit), so that it decides which hops carry the token and the headers.

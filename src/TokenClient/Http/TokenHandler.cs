@@ -82,6 +82,14 @@ internal sealed class TokenHandler : DelegatingHandler
         return FinishAsync(exchange, sending, cancellationToken);
     }
 
+    // The synchronous Send would go past this handler to the inner one (DelegatingHandler's own Send), without the token or
+    // the headers. Getting a token is network I/O that may wait for a renewal and resend: done synchronously it would hold
+    // a thread for all of it, the very thing that starves the thread pool that the token request itself needs.
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        throw new NotSupportedException(
+            $"Token client '{_source.Policy.ClientName}': the synchronous HttpClient.Send is not supported through AddTokenHandler, since " +
+            "getting a token is asynchronous network I/O. Call SendAsync (or GetAsync, PostAsync…) and await it.");
+
     /// <summary>Content that produces the same bytes when it is serialized again: none, or buffered in memory.</summary>
     internal static bool CanResend(HttpContent? content) => content switch
     {

@@ -26,11 +26,12 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
     /// </summary>
     public void ThrowIfCooling(bool renewing)
     {
-        if (!renewing && _failure is { } failure && time.GetUtcNow() < failure.Until)
+        if (!renewing && _failure is { } failure && time.Until(failure.Until) is var left && left > TimeSpan.Zero)
         {
-            Log.FailureRepeated(logger, clientName, failure.Until);
+            var until = time.GetUtcNow() + left;
+            Log.FailureRepeated(logger, clientName, until);
             metrics.CooldownRejections.Add(1, new("tokenclient.client", clientName), new("error.type", ErrorType.Of(failure.Exception)));
-            throw TokenErrors.Repeated(failure.Exception, failure.Until);
+            throw TokenErrors.Repeated(failure.Exception, until);
         }
     }
 
@@ -49,9 +50,10 @@ internal sealed class FailureCooldown(string clientName, TimeSpan configured, Ti
         var length = _lastLifetime is { } lifetime ? Durations.Shorter(lifetime / LifetimeFraction, configured) : configured;
         if (!failure.IsTransient)
         {
-            _failure = new Failure(failure, time.GetUtcNow() + length);
+            _failure = new Failure(failure, time.TimestampAfter(time.GetTimestamp(), length));
         }
     }
 
-    private sealed record Failure(TokenRequestException Exception, DateTimeOffset Until);
+    // Until: a timestamp of the monotonic clock, which a step of the wall clock does not move.
+    private sealed record Failure(TokenRequestException Exception, long Until);
 }

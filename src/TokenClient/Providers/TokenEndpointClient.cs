@@ -203,12 +203,21 @@ internal sealed class TokenEndpointClient
             {
                 var parsed = _shaper.ReadResponse(context, answer.Status, answer.Body);
                 var token = new AccessToken(parsed.AccessToken, parsed.TokenType, TokenLifetime.ExpiresAt(parsed, answer.ReceivedAt, _context.Options), parsed.Scope);
+
+                // A body that came slowly may have used up the lifetime counted from the headers: what is left must still be
+                // the minimum lifetime, or the token would be cached, shared, or handed out already expired.
+                var reading = answer.Reading(_time);
+                if (token.ExpiresAt - answer.ReceivedAt - reading < OAuthResponseReader.MinLifetime)
+                {
+                    throw TokenErrors.UsedUpInTransit(context, answer.Status, token.ExpiresAt - answer.ReceivedAt, reading);
+                }
+
                 if (_proofs is not null && token.TokenType != DpopProofs.Scheme)
                 {
                     Log.DpopNotBound(_logger, _context.ClientName, token.TokenType);
                 }
 
-                return new Attempt(new IssuedToken(token, answer.ReceivedAt, parsed.RefreshToken), Failure: null, RetryAfter: null);
+                return new Attempt(new IssuedToken(token, answer.ReceivedAt, answer.ReceivedTimestamp, parsed.RefreshToken), Failure: null, RetryAfter: null);
             }
             catch (TokenRequestException ex) when (round == 0 && newNonce && ex.Error == "use_dpop_nonce")
             {

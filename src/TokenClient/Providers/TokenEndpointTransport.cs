@@ -9,10 +9,15 @@ namespace TokenClient.Providers;
 /// <param name="Status">The status.</param>
 /// <param name="RetryAfter">Its Retry-After header.</param>
 /// <param name="Body">Its body.</param>
-/// <param name="ReceivedAt">When its headers arrived.</param>
+/// <param name="ReceivedAt">When its headers arrived, on the wall clock: a token's lifetime counts from then.</param>
+/// <param name="ReceivedTimestamp">The same instant on the monotonic clock.</param>
+/// <param name="ReadTimestamp">When its body had been read, on the monotonic clock: what is left of a token's lifetime is measured then.</param>
 /// <param name="DpopNonce">Its <c>DPoP-Nonce</c> header (RFC 9449 section 8), if it has one.</param>
-internal readonly record struct Answer(HttpStatusCode Status, RetryConditionHeaderValue? RetryAfter, byte[] Body, DateTimeOffset ReceivedAt, string? DpopNonce = null)
+internal readonly record struct Answer(HttpStatusCode Status, RetryConditionHeaderValue? RetryAfter, byte[] Body, DateTimeOffset ReceivedAt, long ReceivedTimestamp, long ReadTimestamp, string? DpopNonce = null)
 {
+    /// <summary>How long the body took to arrive after the headers.</summary>
+    public TimeSpan Reading(TimeProvider time) => time.GetElapsedTime(ReceivedTimestamp, ReadTimestamp);
+
     // Retry-After in either form (RFC 9110 10.2.3): seconds, or an HTTP date measured against our clock.
     public TimeSpan? RetryDelay => RetryAfter is null ? null
         : (RetryAfter.Delta ?? (RetryAfter.Date - ReceivedAt) ?? TimeSpan.Zero) is var delay && delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
@@ -38,10 +43,12 @@ internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactor
             headersReceived = true;
             RefuseRedirect(context, response);
 
-            // The lifetime counts from the response's arrival, not from the server's clock.
+            // The lifetime counts from the response's arrival, not from the server's clock; what is left of it once the body
+            // has been read is what the cache gets.
             var receivedAt = time.GetUtcNow();
+            var receivedTimestamp = time.GetTimestamp();
             var body = await ReadBodyAsync(context, response, cancellationToken).ConfigureAwait(false);
-            return new Answer(response.StatusCode, response.Headers.RetryAfter, body, receivedAt, DpopProofs.NonceOf(response.Headers));
+            return new Answer(response.StatusCode, response.Headers.RetryAfter, body, receivedAt, receivedTimestamp, time.GetTimestamp(), DpopProofs.NonceOf(response.Headers));
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {

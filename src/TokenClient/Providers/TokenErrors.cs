@@ -128,6 +128,13 @@ internal static class TokenErrors
             $"Token client '{context.ClientName}' gave up on {context.Endpoint.Host} after {inner.Timeout.TotalSeconds:0.###} s of retries; the last attempt said: {last.Message}",
             last.StatusCode, last.Error, last.ErrorDescription, isTransient: true, innerException: last);
 
+    // A token whose body took so long that too little of its lifetime was left: transient, the next answer may be quicker.
+    public static TokenRequestException UsedUpInTransit(TokenRequestContext context, HttpStatusCode status, TimeSpan lifetime, TimeSpan reading) =>
+        new(context.ClientName,
+            Message(context, status, FormattableString.Invariant(
+                $"a token of {lifetime.TotalSeconds:0.###} s whose body took {reading.TotalSeconds:0.###} s to arrive, leaving less than the minimum lifetime of {OAuthResponseReader.MinLifetime.TotalSeconds:0.###} s")),
+            status, isTransient: true);
+
     // A failure repeated by the failure cooldown: the caller's own exception, the failure itself as its inner exception.
     public static TokenRequestException Repeated(TokenRequestException failure, DateTimeOffset until) =>
         new(failure.ClientName,

@@ -154,7 +154,7 @@ internal sealed class SharedTokenLevel
             return (true, null);
         }
 
-        var issued = new IssuedToken(value.ToToken(), now, RefreshToken: null, RenewAt: WithJitter(value.RenewAt, value.ExpiresAt));
+        var issued = new IssuedToken(value.ToToken(), now, _time.GetTimestamp(), RefreshToken: null, RenewAt: WithJitter(value.RenewAt, value.ExpiresAt));
         endpoint.Took(issued);
         Log.SharedTokenTaken(_logger, _clientName, value.ExpiresAt, issued.RenewAt!.Value);
 

@@ -51,7 +51,13 @@ internal sealed class SharedTokenStore
     /// </summary>
     public Task SetAsync(string key, byte[] value, DateTimeOffset expiresAt, TimeSpan timeout)
     {
-        var entry = new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = expiresAt - _cacheOutage.Now };
+        var left = expiresAt - _cacheOutage.Now;
+        if (left <= TimeSpan.Zero)
+        {
+            return Task.CompletedTask; // expired on the way (a stepped clock): nothing worth sharing, and no relative expiry below zero
+        }
+
+        var entry = new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = left };
         return CallAsync(
             _cacheOutage,
             async ct =>

@@ -254,7 +254,7 @@ public sealed class CacheTimingTests : IDisposable
     private IssuedToken Issued(int n)
     {
         var now = Time.GetUtcNow();
-        return new IssuedToken(new AccessToken($"token-{n}", "Bearer", now + Lifetime), now, RefreshToken: null);
+        return new IssuedToken(new AccessToken($"token-{n}", "Bearer", now + Lifetime), now, Time.GetTimestamp(), RefreshToken: null);
     }
 
     private static TokenRequestException Failure() => new("cache", "the endpoint failed", isTransient: true);

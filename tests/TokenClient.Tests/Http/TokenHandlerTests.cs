@@ -365,6 +365,51 @@ public class TokenHandlerTests
     }
 
     /// <summary>An HttpClient with the token handler in front of a mocked API.</summary>
+    [Fact]
+    public void Send_Synchronous_IsRefusedNamingSendAsync_AndNothingGoesOutWithoutTheToken()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.OK);
+
+        var act = () => harness.Http.Send(new HttpRequestMessage(HttpMethod.Get, Api));
+
+        act.Should().Throw<NotSupportedException>().WithMessage("Token client 'test': the synchronous HttpClient.Send is not supported through AddTokenHandler*Call SendAsync*");
+        harness.ApiRequests.Should().BeEmpty("no request left without its token");
+    }
+
+    [Fact]
+    public async Task AnApiThatEchoesTheRejectedToken_InItsChallenge_DoesNotPutItInTheHttpClientFactorysLog()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var services = new TestServices(
+            more: s => s.AddHttpClient("api")
+                .AddTokenHandler(TestServices.ClientName)
+                .RedactLoggedHeaders(["Cookie"])
+                .ConfigurePrimaryHttpMessageHandler(() => new EchoingApi()),
+            logs: logs);
+
+        using var response = await services.Http("api").GetAsync(Api);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.ToString().Should().Contain("token-2", "the API did echo the token it rejected, after the one resend");
+        var headerLogs = logs.Lines.Select(l => l.Text).Where(t => t.StartsWith("Response Headers:", StringComparison.Ordinal)).ToList();
+        headerLogs.Should().NotBeEmpty().And.Contain(t => t.Contains("WWW-Authenticate: *") && t.Contains("Authentication-Info: *"));
+        logs.Lines.Should().OnlyContain(l => !l.Text.Contains("token-1") && !l.Text.Contains("token-2"));
+    }
+
+    // An API that refuses every token, quoting it in its challenge and in Authentication-Info.
+    private sealed class EchoingApi : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var token = request.Headers.Authorization?.Parameter;
+            var response = new HttpResponseMessage(HttpStatusCode.Unauthorized) { RequestMessage = request };
+            response.Headers.TryAddWithoutValidation("WWW-Authenticate", $"Bearer error=\"invalid_token\", error_description=\"token {token} expired\"");
+            response.Headers.TryAddWithoutValidation("Authentication-Info", $"rejected={token}");
+            return Task.FromResult(response);
+        }
+    }
+
     private sealed class Harness : IDisposable
     {
         private readonly MockHttpMessageHandler _api = new();

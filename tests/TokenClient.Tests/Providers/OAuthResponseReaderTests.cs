@@ -124,7 +124,7 @@ public class OAuthResponseReaderTests
         Answer(new RetryConditionHeaderValue(Now)).RetryDelay.Should().Be(TimeSpan.Zero);
     }
 
-    private static Answer Answer(RetryConditionHeaderValue? retryAfter) => new(HttpStatusCode.TooManyRequests, retryAfter, [], Now);
+    private static Answer Answer(RetryConditionHeaderValue? retryAfter) => new(HttpStatusCode.TooManyRequests, retryAfter, [], Now, 0, 0);
 
     private static TokenResponse Read(HttpStatusCode status, string body) => OAuthResponseReader.Read(Context, status, Encoding.UTF8.GetBytes(body));
 

@@ -12,7 +12,7 @@ internal sealed class CountingTimeProvider : TimeProvider
 
     public int LiveTimers => Volatile.Read(ref _live);
 
-    /// <summary>How many times the clock was read.</summary>
+    /// <summary>How many times the clock (the wall clock or the monotonic one) was read.</summary>
     public int Reads => Volatile.Read(ref _reads);
 
     public override DateTimeOffset GetUtcNow()
@@ -21,7 +21,11 @@ internal sealed class CountingTimeProvider : TimeProvider
         return Fake.GetUtcNow();
     }
 
-    public override long GetTimestamp() => Fake.GetTimestamp();
+    public override long GetTimestamp()
+    {
+        Interlocked.Increment(ref _reads);
+        return Fake.GetTimestamp();
+    }
 
     public override long TimestampFrequency => Fake.TimestampFrequency;
 
