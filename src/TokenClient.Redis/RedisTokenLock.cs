@@ -1,17 +1,32 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace TokenClient.Redis;
 
 /// <summary>
-/// The shared cache's lock on Redis: <c>SET key mark NX PX expiry</c> through StackExchange.Redis's
-/// <see cref="IDatabaseAsync.LockTakeAsync"/>, extended every third of its expiry while its holder lives,
-/// released only by its holder (the mark must match; one script each, one round trip, no transaction), and
-/// freed by Redis itself when the holder dies.
+/// The shared cache's lock on Redis: <c>SET key mark NX PX expiry</c>, extended every third of its expiry while its
+/// holder lives, released only by its holder (the mark must match; one script each, one round trip, no transaction),
+/// and freed by Redis itself when the holder dies. A lock with no expiry, or a longer one than any holder sets, is
+/// nobody's that will ever let go (a co-tenant's key, a stray write): it is not waited for.
 /// </summary>
-internal sealed class RedisTokenLock(Func<Task<IConnectionMultiplexer>> connect, bool ownsConnection, string keyPrefix) : ISharedTokenLock, IAsyncDisposable, IDisposable
+internal sealed class RedisTokenLock(Func<Task<IConnectionMultiplexer>> connect, bool ownsConnection, string keyPrefix, ILogger? logger = null)
+    : ISharedTokenLock, IAsyncDisposable, IDisposable
 {
+    // Takes the lock, or tells how long the one there has left (PTTL: -1 for no expiry).
+    private const string TakeScript = "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -3 end return redis.call('pttl', KEYS[1])";
+    private const long Taken = -3;
+    private const long NoExpiry = -1;
+
+    private static readonly Action<ILogger, string, Exception?> s_foreignLock = LoggerMessage.Define<string>(
+        LogLevel.Warning,
+        new EventId(24, "ForeignSharedLock"),
+        "The shared token lock {Key} is held with no expiry, or a longer one than any TokenClient holder sets: it is not TokenClient's, and nobody waits for it; each instance fetches its token without it until the key is gone");
+
     private readonly SemaphoreSlim _connecting = new(1, 1);
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
     private IConnectionMultiplexer? _connection;
+    private int _foreignReported;
     private volatile bool _disposed;
 
     public async ValueTask<IAsyncDisposable?> TryTakeAsync(string key, TimeSpan expiry, CancellationToken cancellationToken)
@@ -20,7 +35,24 @@ internal sealed class RedisTokenLock(Func<Task<IConnectionMultiplexer>> connect,
         var database = (await ConnectionAsync(cancellationToken).ConfigureAwait(false)).GetDatabase();
         RedisKey name = keyPrefix + key;
         var mark = Guid.NewGuid().ToString("N");
-        return await database.LockTakeAsync(name, mark, expiry).ConfigureAwait(false) ? new Held(database, name, mark, expiry) : null;
+        var milliseconds = (long)expiry.TotalMilliseconds;
+        var left = (long)await database.ScriptEvaluateAsync(TakeScript, [name], [mark, milliseconds]).ConfigureAwait(false);
+        if (left == Taken)
+        {
+            return new Held(database, name, mark, expiry);
+        }
+
+        if (left == NoExpiry || left > milliseconds)
+        {
+            if (Interlocked.Exchange(ref _foreignReported, 1) == 0)
+            {
+                s_foreignLock(_logger, name.ToString(), null);
+            }
+
+            return NotHeld.Instance; // go on as a holder would: fetch, and share; there is nothing to release
+        }
+
+        return null;
     }
 
     public async ValueTask DisposeAsync()
@@ -83,6 +115,14 @@ internal sealed class RedisTokenLock(Func<Task<IConnectionMultiplexer>> connect,
         {
             _connecting.Release();
         }
+    }
+
+    /// <summary>In place of a lock that is nobody's to release: nothing held, nothing to release.</summary>
+    private sealed class NotHeld : IAsyncDisposable
+    {
+        public static readonly NotHeld Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>A lock held: extended while the holder lives, released when it is done.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using TokenClient;
@@ -28,15 +29,16 @@ public static class TokenClientRedisServiceCollectionExtensions
             // Lock names carry the cache's InstanceName, as its values' keys do: apps that share one Redis apart never meet.
             var cache = sp.GetService<IOptions<RedisCacheOptions>>()?.Value;
             var prefix = cache?.InstanceName ?? "";
+            var logger = LoggerOf(sp);
             if (sp.GetService<IConnectionMultiplexer>() is { } registered)
             {
-                return new RedisTokenLock(() => Task.FromResult(registered), ownsConnection: false, prefix);
+                return new RedisTokenLock(() => Task.FromResult(registered), ownsConnection: false, prefix, logger);
             }
 
             // A ConnectionMultiplexerFactory makes a connection per call (RedisCache disposes the one it gets): the lock owns its own too.
             return cache?.ConnectionMultiplexerFactory is { } factory
-                ? new RedisTokenLock(factory, ownsConnection: true, prefix)
-                : new RedisTokenLock(() => ConnectAsync(cache), ownsConnection: true, prefix);
+                ? new RedisTokenLock(factory, ownsConnection: true, prefix, logger)
+                : new RedisTokenLock(() => ConnectAsync(cache), ownsConnection: true, prefix, logger);
         });
         return services;
     }
@@ -46,9 +48,11 @@ public static class TokenClientRedisServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(connect);
-        services.TryAddSingleton<ISharedTokenLock>(sp => new RedisTokenLock(() => connect(sp), ownsConnection: false, keyPrefix: ""));
+        services.TryAddSingleton<ISharedTokenLock>(sp => new RedisTokenLock(() => connect(sp), ownsConnection: false, keyPrefix: "", LoggerOf(sp)));
         return services;
     }
+
+    private static ILogger? LoggerOf(IServiceProvider services) => services.GetService<ILoggerFactory>()?.CreateLogger("TokenClient.Redis.RedisTokenLock");
 
     private static async Task<IConnectionMultiplexer> ConnectAsync(RedisCacheOptions? cache)
     {

@@ -86,15 +86,28 @@ internal sealed class SharedTokenLevel
             var (locking, handle) = await _store.TryLockAsync(_lockKey, LockExpiry, _timeout, cancellationToken).ConfigureAwait(false);
             if (handle is not null)
             {
-                // Another instance may have shared a token between the miss and the lock.
-                (_, found) = await FindAsync(held, rejected, endpoint, report: false, cancellationToken).ConfigureAwait(false);
-                if (found is { } meanwhile)
+                // Whatever ends the look below (a token found, the entry retired, a cancellation), the lock goes with it;
+                // only a request hands it on, to be released once its token is shared.
+                var handedOn = false;
+                try
                 {
-                    SharedTokenStore.ReleaseAfter(Task.CompletedTask, handle);
-                    return meanwhile;
-                }
+                    // Another instance may have shared a token between the miss and the lock.
+                    (_, found) = await FindAsync(held, rejected, endpoint, report: false, cancellationToken).ConfigureAwait(false);
+                    if (found is { } meanwhile)
+                    {
+                        return meanwhile;
+                    }
 
-                return await RequestAndShareAsync(endpoint, renewing, handle, cancellationToken).ConfigureAwait(false);
+                    handedOn = true;
+                    return await RequestAndShareAsync(endpoint, renewing, handle, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (!handedOn)
+                    {
+                        SharedTokenStore.ReleaseAfter(Task.CompletedTask, handle);
+                    }
+                }
             }
 
             // Stryker disable once Equality : on a running stopwatch, reaching the patience exactly or passing it is one instant apart

@@ -180,6 +180,35 @@ public sealed class SharedLevelTests
     }
 
     [Fact]
+    public async Task TheLookAfterTheLock_CancelledByTheEntrysEnd_ReleasesTheLock()
+    {
+        var looking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cache = new ScriptedCache
+        {
+            GetAsync = n =>
+            {
+                if (n == 1)
+                {
+                    return Task.FromResult<byte[]?>(null); // the miss before the lock
+                }
+
+                looking.TrySetResult();
+                return new TaskCompletionSource<byte[]?>().Task; // the look after it answers only when cancelled
+            },
+        };
+        var locks = new ScriptedLock();
+        var services = Sharing(cache, locks, o => o.SharedCacheTimeout = TimeSpan.FromSeconds(30));
+
+        var pending = services.Client.GetTokenAsync().AsTask();
+        await looking.Task;
+        await services.DisposeAsync(); // the entry ends (as at eviction, a reload that changes the identity, a sweep)
+
+        (await locks.Released.Task.WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(1, "a lock taken is released whatever ends the acquisition");
+        await pending.ContinueWith(_ => { }, TaskScheduler.Default);
+        services.TokenEndpoint.RequestCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task ALockTakenWhileTheContainerIsDisposed_IsReleased()
     {
         var taking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
