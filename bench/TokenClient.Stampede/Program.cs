@@ -9,6 +9,17 @@ using TokenClient.Benchmarks;
 // Cold callers: every caller asks for the token at the same moment, with nothing cached, against an in-process token endpoint
 // that answers after 50 ms. How many token requests reach it, and how long until every caller has its token: the median of
 // 5 runs, each on a new client.
+//
+// dotnet run -c Release --project bench/TokenClient.Stampede -- --blocking 64 TokenClient|SemaphoreSlim [--min-threads]
+// Blocking callers: that many thread-pool work items each block on the token (GetAwaiter().GetResult(), sync over async) at
+// a cold start; the time until all have it. One measurement per process, since the pool keeps the threads it injected;
+// --min-threads raises the pool's minimum above the callers first.
+if (args is ["--blocking", var count, var which, ..])
+{
+    await Blocking.RunAsync(int.Parse(count, CultureInfo.InvariantCulture), which, args.Contains("--min-threads")).ConfigureAwait(false);
+    return;
+}
+
 var callerCounts = args.Length > 0 ? args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray() : [1_000, 10_000];
 const int Runs = 5;
 var latency = TimeSpan.FromMilliseconds(50);
@@ -112,4 +123,70 @@ static async Task<string> RequestAsync(HttpClient http)
     using var response = await http.PostAsync("https://auth.test/token", new FormUrlEncodedContent([new("grant_type", "client_credentials")])).ConfigureAwait(false);
     var json = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
     return System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("access_token").GetString()!;
+}
+
+internal static class Blocking
+{
+    public static async Task RunAsync(int callers, string which, bool raiseMinimum)
+    {
+        if (raiseMinimum)
+        {
+            ThreadPool.GetMinThreads(out var workers, out var io);
+            ThreadPool.SetMinThreads(Math.Max(workers, callers + Environment.ProcessorCount), io);
+        }
+
+        var endpoint = new TokenEndpoint { Latency = TimeSpan.FromMilliseconds(50) };
+        Func<string> get;
+        IDisposable owner;
+        if (which == "TokenClient")
+        {
+            var services = new ServiceCollection();
+            services.AddApiTokenClient(endpoint);
+            var container = services.BuildServiceProvider();
+            var client = container.GetRequiredKeyedService<ITokenClient>("api");
+            get = () => client.GetTokenAsync().AsTask().GetAwaiter().GetResult().Value;
+            owner = container;
+        }
+        else
+        {
+            var gate = new SemaphoreSlim(1, 1);
+            var http = new HttpClient(endpoint, disposeHandler: false);
+            string? token = null;
+            get = () =>
+            {
+                gate.Wait();
+                try
+                {
+                    return token ??= RequestAsync(http).GetAwaiter().GetResult();
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            };
+            owner = gate;
+        }
+
+        var start = new ManualResetEventSlim();
+        var clock = new Stopwatch();
+        var tasks = Enumerable.Range(0, callers).Select(_ => Task.Run(() =>
+        {
+            start.Wait();
+            return get();
+        })).ToArray();
+        clock.Start();
+        start.Set();
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        clock.Stop();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{callers} blocking callers, {which}{(raiseMinimum ? ", pool minimum raised" : "")}: all done in {clock.Elapsed.TotalMilliseconds:N0} ms, {endpoint.Requests} token request(s) ({Environment.ProcessorCount} cores, .NET {Environment.Version})"));
+        owner.Dispose();
+    }
+
+    private static async Task<string> RequestAsync(HttpClient http)
+    {
+        using var response = await http.PostAsync("https://auth.test/token", new FormUrlEncodedContent([new("grant_type", "client_credentials")])).ConfigureAwait(false);
+        var json = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        return System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("access_token").GetString()!;
+    }
 }
