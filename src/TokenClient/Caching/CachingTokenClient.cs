@@ -143,7 +143,21 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
 
         _statistics.Miss();
-        return new ValueTask<AccessToken>(Acquire().WaitAsync(cancellationToken));
+        return new ValueTask<AccessToken>(WaitAsync(Acquire(), cancellationToken));
+    }
+
+    // Each waiting caller gets a failure of its own: an exception awaited by many would have its stack trace rewritten by
+    // each of them, from many threads at once, and a caller that changes what it caught (Data) would change it for all.
+    private static async Task<AccessToken> WaitAsync(Task<AccessToken> acquisition, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await acquisition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (TokenRequestException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TokenRequestException(ex.ClientName, ex.Message, ex.StatusCode, ex.Error, ex.ErrorDescription, ex.IsTransient, ex.InnerException);
+        }
     }
 
     private void RenewInBackground(CacheEntry entry)

@@ -11,6 +11,7 @@ namespace TokenClient.Tests.Caching;
 /// after its headers. Expiry and renewal follow the monotonic clock; what is left of a lifetime is measured once the
 /// body has been read.
 /// </summary>
+[Collection(nameof(DrivenTimeCollection))]
 public class ClockAndLifetimeTests
 {
     [Fact]
@@ -87,7 +88,7 @@ public class ClockAndLifetimeTests
         var client = services.Client;
 
         var call = client.GetTokenAsync().AsTask();
-        await body.HeadersSent.Task;
+        await body.Reading.Task; // the headers were taken, and their time with them
         services.Time.Advance(TimeSpan.FromSeconds(3.5)); // within AttemptTimeout, past the token's 3 s
         body.Release();
 
@@ -108,7 +109,7 @@ public class ClockAndLifetimeTests
         services.TokenEndpoint.Respond = _ => Task.FromResult(body.Response());
 
         var call = services.Client.GetTokenAsync().AsTask();
-        await body.HeadersSent.Task;
+        await body.Reading.Task; // the headers were taken, and their time with them
         services.Time.Advance(TimeSpan.FromSeconds(3.5));
         body.Release();
 
@@ -125,7 +126,7 @@ public class ClockAndLifetimeTests
         var headersAt = services.Time.GetUtcNow();
 
         var call = services.Client.GetTokenAsync().AsTask();
-        await body.HeadersSent.Task;
+        await body.Reading.Task; // the headers were taken, and their time with them
         services.Time.Advance(TimeSpan.FromSeconds(3.5));
         body.Release();
 
@@ -137,13 +138,13 @@ public class ClockAndLifetimeTests
     {
         private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public TaskCompletionSource HeadersSent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completes when the client starts reading the body: after it took the headers.</summary>
+        public TaskCompletionSource Reading { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public HttpResponseMessage Response()
         {
             var content = new StreamContent(new Gated(Encoding.UTF8.GetBytes(json), this));
             content.Headers.ContentType = new("application/json");
-            HeadersSent.TrySetResult();
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = content };
         }
 
@@ -153,6 +154,7 @@ public class ClockAndLifetimeTests
         {
             public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
             {
+                owner.Reading.TrySetResult();
                 await owner._release.Task.WaitAsync(cancellationToken);
                 return await base.ReadAsync(buffer, cancellationToken);
             }

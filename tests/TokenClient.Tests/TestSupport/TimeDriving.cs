@@ -44,16 +44,18 @@ internal static class TimeDriving
     /// until, three passes in a row, nothing is queued, no other work item completed, and no other thread
     /// of the process is running (on Linux, read from /proc; elsewhere the first two only). Work that
     /// keeps running keeps this waiting, so a slow or loaded machine makes a test slower, never lets
-    /// fake time run ahead of the work. A process that never goes quiet fails the test after a minute.
+    /// fake time run ahead of the work. A process that never goes quiet fails the test after a minute,
+    /// or after <paramref name="hangGuard"/> (the simulation tells a livelock by it).
     /// </summary>
-    public static async Task SettleAsync(Task? work = null)
+    public static async Task SettleAsync(Task? work = null, TimeSpan? hangGuard = null)
     {
+        var limit = hangGuard ?? HangGuard;
         var guard = System.Diagnostics.Stopwatch.StartNew();
         for (var quiet = 0; quiet < 3 && work is not { IsCompleted: true };)
         {
-            if (guard.Elapsed > HangGuard)
+            if (guard.Elapsed > limit)
             {
-                throw new Xunit.Sdk.XunitException($"The process did not go quiet within {HangGuard.TotalSeconds:F0} s: fake time was not advanced.");
+                throw new Xunit.Sdk.XunitException($"The process did not go quiet within {limit.TotalSeconds:F0} s: fake time was not advanced.");
             }
 
             var before = ThreadPool.CompletedWorkItemCount;
