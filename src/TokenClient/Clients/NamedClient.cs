@@ -117,10 +117,11 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
                 }
             }
 
-            // A lowered cap applies now, not at the next new tenant.
+            // A lowered cap applies now, not at the next new tenant: an operator's choice, not a flood of names, so even a
+            // tenant waiting for its token goes (its callers go on to a new entry, or fail fast at the cap).
             if (_tenants.Count > next.Options.MaxTenants)
             {
-                MakeRoom(next.Options.MaxTenants);
+                MakeRoom(next.Options.MaxTenants, evenBusy: true);
             }
         }
     }
@@ -200,7 +201,7 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             }
 
             var cap = _definition.Options.MaxTenants;
-            if (_tenants.Count >= cap && !MakeRoom(cap))
+            if (_tenants.Count >= cap && !MakeRoom(cap, evenBusy: false))
             {
                 if (!_refusing)
                 {
@@ -224,12 +225,12 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     // evicting another (a flood of requests for tokens nobody gets). Among those last used in the same sweep, the ones
     // used least often go first, then those used over the shortest span: a flood of new names before a busy tenant.
     // Whether the cap is no longer reached.
-    private bool MakeRoom(int cap)
+    private bool MakeRoom(int cap, bool evenBusy)
     {
         var generation = Generation;
         var target = Math.Max(0, cap - Math.Max(1, cap / 10));
         var oldest = _tenants
-            .Where(pair => !pair.Value.IsBusy(generation))
+            .Where(pair => evenBusy || !pair.Value.IsBusy(generation))
             .OrderBy(pair => pair.Value.LastUse)
             .ThenBy(pair => pair.Value.Uses)
             .ThenBy(pair => pair.Value.LastUse - pair.Value.CreatedIn)

@@ -153,6 +153,29 @@ public sealed class TenantEntriesTests : IDisposable
     }
 
     [Fact]
+    public async Task CapLoweredWhileEveryTenantWaitsForItsToken_IsAppliedAtOnce_AndEveryCallerStillEnds()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _services.TokenEndpoint.Respond = async n =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Token($"token-{n}", 3600);
+        };
+        var calls = Enumerable.Range(0, 5).Select(i => Tenant($"t{i}").GetTokenAsync().AsTask()).ToArray();
+        await TimeDriving.UntilAsync(() => _services.TokenEndpoint.RequestCount == 5, "the five requests reach the endpoint");
+
+        _configuration["MaxTenants"] = "3"; // an operator's choice, not a flood: it binds even tenants that wait
+        _configuration.Reload();
+
+        Named.TenantCount.Should().BeLessThanOrEqualTo(3);
+        gate.SetResult();
+        await Task.WhenAll(calls.Select(c => c.ContinueWith(_ => { }, TaskScheduler.Default)));
+        calls.Should().OnlyContain(c => c.IsCompletedSuccessfully || c.Exception!.InnerException is TokenRequestException,
+            "each caller ends with a token, or a transient failure at the cap, never hangs");
+        Named.TenantCount.Should().BeLessThanOrEqualTo(3);
+    }
+
+    [Fact]
     public async Task CapLoweredToExactlyTheTenantsHeld_EvictsNone()
     {
         for (var i = 0; i < 5; i++)

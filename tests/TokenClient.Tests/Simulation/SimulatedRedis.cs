@@ -8,7 +8,8 @@ namespace TokenClient.Tests.Simulation;
 /// The shared cache and lock of the fleet, in memory, on the simulation's clock: each instance reaches it through
 /// a view of its own (<see cref="CacheFor"/>, <see cref="LockFor"/>) that can fail, answer late (in fake time), or
 /// fail to release a lock. A lock held by a handle is extended for as long as the handle is not disposed, as
-/// TokenClient.Redis extends it; a foreign lock (a key someone else set) holds until its expiry, or forever.
+/// TokenClient.Redis extends it; a foreign lock (a key someone else set) holds until its expiry, or forever, and one with no
+/// expiry, or a longer one than a holder sets, is not waited for, as TokenClient.Redis does.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -321,7 +322,16 @@ internal sealed class SimulatedRedis
             if (latency > TimeSpan.Zero)
             {
                 var late = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-                _delayed.Add(new Delayed(_clock.MonotonicNow + latency, _order++, () => late.TrySetResult(answer())));
+                _delayed.Add(new Delayed(_clock.MonotonicNow + latency, _order++, () =>
+                {
+                    // Redis carries out a command whose caller stopped waiting: a lock set so has no holder to extend or
+                    // release it, and frees itself after its expiry (TokenClient.Redis extends only a lock it was told it took).
+                    var value = answer();
+                    if (!late.TrySetResult(value) && value is LockHandle orphan)
+                    {
+                        Orphan(orphan);
+                    }
+                }));
                 cancellationToken.UnsafeRegister(static s => ((TaskCompletionSource<T>)s!).TrySetCanceled(), late);
                 return late.Task;
             }
@@ -393,7 +403,7 @@ internal sealed class SimulatedRedis
 
     private async ValueTask<IAsyncDisposable?> TryTakeAsync(int instance, string lockKey, TimeSpan expiry, CancellationToken cancellationToken)
     {
-        var handle = await Call(instance, isLock: true, () => Take(instance, lockKey, expiry), cancellationToken).ConfigureAwait(false);
+        var handle = await Call<IAsyncDisposable?>(instance, isLock: true, () => Take(instance, lockKey, expiry), cancellationToken).ConfigureAwait(false);
         if (handle is null)
         {
             Refused(instance, lockKey[..^LockSuffix.Length]);
@@ -402,14 +412,15 @@ internal sealed class SimulatedRedis
         return handle;
     }
 
-    private LockHandle? Take(int instance, string lockKey, TimeSpan expiry)
+    private IAsyncDisposable? Take(int instance, string lockKey, TimeSpan expiry)
     {
         lock (_gate)
         {
             var now = _clock.MonotonicNow;
             if (_locks.TryGetValue(lockKey, out var holder) && holder.IsHeld(now))
             {
-                return null;
+                // As TokenClient.Redis does: a foreign key with no expiry, or a longer one than a holder sets, is not waited for.
+                return holder.Handle is null && (holder.ExpiresAt is not { } foreignUntil || foreignUntil - now > expiry) ? NotHeld.Instance : null;
             }
 
             var key = lockKey[..^LockSuffix.Length];
@@ -455,6 +466,22 @@ internal sealed class SimulatedRedis
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
+    }
+
+    private void Orphan(LockHandle handle)
+    {
+        lock (_gate)
+        {
+            var now = _clock.MonotonicNow;
+            handle.ReleaseFailedAt = now;
+            var lockKey = handle.Key + LockSuffix;
+            if (_locks.TryGetValue(lockKey, out var holder) && ReferenceEquals(holder.Handle, handle))
+            {
+                _locks[lockKey] = holder with { ExpiresAt = now + handle.Expiry };
+            }
+
+            Bump(handle.Key);
+        }
     }
 
     private ValueTask Release(LockHandle handle)
@@ -570,6 +597,14 @@ internal sealed class SimulatedRedis
     {
         public ValueTask<IAsyncDisposable?> TryTakeAsync(string key, TimeSpan expiry, CancellationToken cancellationToken) =>
             redis.TryTakeAsync(instance, key, expiry, cancellationToken);
+    }
+
+    /// <summary>What TokenClient.Redis gives for a foreign lock: nothing held, nothing to release.</summary>
+    private sealed class NotHeld : IAsyncDisposable
+    {
+        public static readonly NotHeld Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>A lock taken: when, by whom, and when it was released (or its release failed).</summary>
