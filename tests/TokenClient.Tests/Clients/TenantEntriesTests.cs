@@ -176,6 +176,21 @@ public sealed class TenantEntriesTests : IDisposable
     }
 
     [Fact]
+    public async Task AtTheCap_ATenantTakenButNotYetAsked_IsNotEvictedBeforeItsFirstCall()
+    {
+        for (var i = 0; i < 19; i++)
+        {
+            await Tenant($"t{i}").GetTokenAsync();
+        }
+
+        var fresh = Tenant("fresh"); // an entry, used by nobody yet: the least used of all
+        await Tenant("newcomer").GetTokenAsync();
+
+        Named.Existing("fresh").Should().BeSameAs(fresh, "its first call is yet to come: evicting it now would waste it");
+        Named.TenantCount.Should().BeLessThanOrEqualTo(20);
+    }
+
+    [Fact]
     public async Task CapLoweredToExactlyTheTenantsHeld_EvictsNone()
     {
         for (var i = 0; i < 5; i++)

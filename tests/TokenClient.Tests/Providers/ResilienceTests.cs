@@ -91,7 +91,8 @@ public class ResilienceTests
         var callers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.FailureAsync()));
 
         callers.Should().OnlyContain(e => e.InnerException is TokenRequestException && e.InnerException.Message == first.Message && e.Error == "invalid_client"
-            && e.StatusCode == HttpStatusCode.Unauthorized && !e.IsTransient && e.ClientName == first.ClientName && e.Message.StartsWith(first.Message));
+            && e.StatusCode == HttpStatusCode.Unauthorized && !e.IsTransient && e.ClientName == first.ClientName && e.Message.StartsWith(first.Message)
+            && e.Message.EndsWith("(Repeated without a new request until 2026-01-01T00:00:05.0000000+00:00: the failure cooldown.)"));
         services.TokenEndpoint.RequestCount.Should().Be(1, "a misconfigured client must not hammer the provider");
 
         services.Time.Advance(TimeSpan.FromSeconds(1));
