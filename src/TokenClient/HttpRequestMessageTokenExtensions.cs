@@ -15,10 +15,7 @@ public static class HttpRequestMessageTokenExtensions
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(tenant);
-        if (tenant.Length > Clients.NamedClient.MaxTenantNameLength)
-        {
-            throw new ArgumentException($"A tenant name has at most {Clients.NamedClient.MaxTenantNameLength} characters; this one has {tenant.Length}.", nameof(tenant));
-        }
+        Clients.NamedClient.ThrowIfTenantNameTooLong(tenant);
 
         // In request.Options, which handlers that copy a request (hedging, retries from a snapshot) carry over.
         request.Options.Set(s_tenant, tenant);

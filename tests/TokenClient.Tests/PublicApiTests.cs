@@ -4,7 +4,7 @@ using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests;
 
-/// <summary>The public surface is the contract of DESIGN.md and no more; everything else stays internal.</summary>
+/// <summary>The public surface is the documented contract (README, PublicAPI.Shipped.txt and PublicAPI.Unshipped.txt) and no more; everything else stays internal.</summary>
 public class PublicApiTests
 {
     public static TheoryData<string, Type> Packages() => new()

@@ -74,12 +74,17 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             return true;
         }
 
+        ThrowIfTenantNameTooLong(tenant);
+        return TryAdd(tenant, out entry);
+    }
+
+    /// <summary>Refuses a tenant name over <see cref="MaxTenantNameLength"/>, naming the limit.</summary>
+    public static void ThrowIfTenantNameTooLong(string tenant)
+    {
         if (tenant.Length > MaxTenantNameLength)
         {
             throw new ArgumentException($"A tenant name has at most {MaxTenantNameLength} characters; this one has {tenant.Length}.", nameof(tenant));
         }
-
-        return TryAdd(tenant, out entry);
     }
 
     /// <summary>The entry a tenant has now, without adding one.</summary>

@@ -12,12 +12,12 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class TenantEntry : ITokenClient
 {
-    private readonly NamedClient _owner;
-    private volatile TokenEndpointClient _endpoint;
-    private volatile SharedTokenLevel? _shared;
     // A use count that stops at this: enough to tell a tenant in use from a flood of names used once or twice.
     private const int UseCountLimit = 16;
 
+    private readonly NamedClient _owner;
+    private volatile TokenEndpointClient _endpoint;
+    private volatile SharedTokenLevel? _shared;
     private volatile bool _retired;
     private long _lastUse;
     private int _uses;

@@ -74,12 +74,7 @@ public sealed class TenantEntriesTests : IDisposable
     [Fact]
     public async Task AtTheCap_TenantsWaitingForTheirFirstToken_AreNotEvicted_AndNewOnesFailFastUntilThereIsRoom()
     {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _services.TokenEndpoint.Respond = async n =>
-        {
-            await gate.Task;
-            return FakeTokenEndpoint.Token($"token-{n}", 3600);
-        };
+        var gate = HoldAnswers();
 
         // 40 callers on 40 new tenants at once, twice the cap, while the endpoint has not answered yet.
         var calls = Enumerable.Range(0, 40).Select(i => Tenant($"t{i}").GetTokenAsync().AsTask()).ToArray();
@@ -112,12 +107,7 @@ public sealed class TenantEntriesTests : IDisposable
     [Fact]
     public async Task AtTheCap_AHandleTakenWhileFull_WorksOnceThereIsRoom()
     {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _services.TokenEndpoint.Respond = async n =>
-        {
-            await gate.Task;
-            return FakeTokenEndpoint.Token($"token-{n}", 3600);
-        };
+        var gate = HoldAnswers();
         var calls = Enumerable.Range(0, 20).Select(i => Tenant($"t{i}").GetTokenAsync().AsTask()).ToArray();
         var late = Tenant("late");
         (await late.Invoking(l => l.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which.IsTransient.Should().BeTrue();
@@ -155,12 +145,7 @@ public sealed class TenantEntriesTests : IDisposable
     [Fact]
     public async Task CapLoweredWhileEveryTenantWaitsForItsToken_IsAppliedAtOnce_AndEveryCallerStillEnds()
     {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _services.TokenEndpoint.Respond = async n =>
-        {
-            await gate.Task;
-            return FakeTokenEndpoint.Token($"token-{n}", 3600);
-        };
+        var gate = HoldAnswers();
         var calls = Enumerable.Range(0, 5).Select(i => Tenant($"t{i}").GetTokenAsync().AsTask()).ToArray();
         await TimeDriving.UntilAsync(() => _services.TokenEndpoint.RequestCount == 5, "the five requests reach the endpoint");
 
@@ -247,4 +232,16 @@ public sealed class TenantEntriesTests : IDisposable
     public void Dispose() => _services.Dispose();
 
     private ITokenClient Tenant(string tenant) => Factory.GetClient(TestServices.ClientName, tenant);
+
+    // The endpoint answers "token-n" for an hour once the returned gate is opened, not before.
+    private TaskCompletionSource HoldAnswers()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _services.TokenEndpoint.Respond = async n =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Token($"token-{n}", 3600);
+        };
+        return gate;
+    }
 }

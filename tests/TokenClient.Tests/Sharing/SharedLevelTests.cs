@@ -229,35 +229,17 @@ public sealed class SharedLevelTests
     [Fact]
     public async Task ACallAbandonedAtItsTimeout_ThatFailsLater_LeavesNoUnobservedException()
     {
-        var unobserved = 0;
-        void Count(object? sender, UnobservedTaskExceptionEventArgs e)
-        {
-            if (e.Exception.InnerExceptions.Any(x => x is LateFailure))
-            {
-                Interlocked.Increment(ref unobserved);
-            }
-        }
-
         var late = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        TaskScheduler.UnobservedTaskException += Count;
-        try
+
+        var unobserved = await UnobservedExceptions.CountAsync(x => x is LateFailure, async () =>
         {
             await AbandonAsync(late);
             await AbandonAtDisposalAsync(late);
             late.SetResult();
             await Task.Delay(200);
-            for (var i = 0; i < 3; i++)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
+        });
 
-            unobserved.Should().Be(0);
-        }
-        finally
-        {
-            TaskScheduler.UnobservedTaskException -= Count;
-        }
+        unobserved.Should().Be(0);
     }
 
     [Fact]
