@@ -57,8 +57,10 @@ public class ClockAndLifetimeTests
         var calls = Enumerable.Range(0, 10).Select(_ => client.GetTokenAsync()).ToArray();
         calls.Should().OnlyContain(c => c.IsCompletedSuccessfully && ReferenceEquals(c.Result, first), "the token is still valid for 10 s: served at once while it renews");
         await TimeDriving.UntilAsync(() => services.TokenEndpoint.RequestCount == 2, "the one renewal reaches the endpoint");
+        var renewing = services.Named.Cache.PendingAcquisition;
+        renewing.Should().NotBeNull("the renewal is under way");
         renewal.SetResult();
-        await services.Named.Cache.PendingAcquisition!;
+        await renewing!;
         services.TokenEndpoint.RequestCount.Should().Be(2, "one renewal, not one per caller");
     }
 
