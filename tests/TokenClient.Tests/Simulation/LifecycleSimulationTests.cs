@@ -24,9 +24,9 @@ namespace TokenClient.Tests.Simulation;
 [Collection(nameof(DrivenTimeCollection))]
 public sealed class LifecycleSimulationTests(ITestOutputHelper output)
 {
-    // Each seed costs about a second on a 2-core machine (every step waits for the process to go quiet): the default suite
-    // takes 20, the long mode as many as it is told.
-    private const int DefaultSeeds = 20;
+    // Each seed costs about 0.2 s on a 2-core machine (every step waits for the process to go quiet): the default suite
+    // takes 50, the long mode as many as it is told.
+    private const int DefaultSeeds = 50;
     private const int DefaultSteps = 40;
 
     [Fact]
