@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Http;
 using TokenClient;
 using TokenClient.Clients;
+using TokenClient.Providers;
 using TokenClient.Testing;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
@@ -45,7 +46,7 @@ public static class FakeTokenClientServiceCollectionExtensions
         });
         // Options made by the root container, which is what Expire needs (a handler's own scope ends with the handler);
         // added after the application's, so that this primary handler is the one that stays.
-        services.AddOptions<HttpClientFactoryOptions>(ClientDefinition.HttpClientNameOf(name)).Configure<IServiceProvider>((options, root) =>
+        services.AddOptions<HttpClientFactoryOptions>(TokenEndpointTransport.HttpClientNameOf(name)).Configure<IServiceProvider>((options, root) =>
         {
             endpoint.Attach(root);
             options.HttpMessageHandlerBuilderActions.Add(builder => builder.PrimaryHandler = new FakeHandler(endpoint));

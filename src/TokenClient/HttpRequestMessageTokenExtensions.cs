@@ -15,7 +15,7 @@ public static class HttpRequestMessageTokenExtensions
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(tenant);
-        Clients.NamedClient.ThrowIfTenantNameTooLong(tenant);
+        TenantNames.ThrowIfTooLong(tenant);
 
         // In request.Options, which handlers that copy a request (hedging, retries from a snapshot) carry over.
         request.Options.Set(s_tenant, tenant);

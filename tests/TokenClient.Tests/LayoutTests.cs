@@ -28,7 +28,8 @@ public partial class LayoutTests
             var relative = Path.GetRelativePath(src, file);
             var folder = relative.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) ? relative.Split(Path.DirectorySeparatorChar)[0] : "";
             var uses = graph.TryGetValue(folder, out var set) ? set : graph[folder] = new HashSet<string>(StringComparer.Ordinal);
-            foreach (Match match in Reference().Matches(File.ReadAllText(file)))
+            var text = File.ReadAllText(file);
+            foreach (Match match in Reference().Matches(text).Concat(RelativeReference().Matches(text)))
             {
                 var target = match.Groups[1].Value;
                 if (target != folder && Directory.Exists(Path.Combine(src, target)))
@@ -60,4 +61,9 @@ public partial class LayoutTests
     // "using TokenClient.Http;" or a qualified "TokenClient.Http.TokenHandler".
     [GeneratedRegex(@"\bTokenClient\.([A-Z][A-Za-z]+)\b[;.]")]
     private static partial Regex Reference();
+
+    // A name qualified by its namespace relative to TokenClient's ("Clients.NamedClient"), which code in the root
+    // namespace can write without a using: a folder's name not preceded by another name or a dot.
+    [GeneratedRegex(@"(?<![\w.])([A-Z][A-Za-z]+)\.[A-Z]")]
+    private static partial Regex RelativeReference();
 }

@@ -48,7 +48,7 @@ internal sealed class ClientDefinition
     /// <summary>What defines the tokens this client gets: a token got under another identity is never served for this one.</summary>
     public TokenIdentity Identity { get; }
 
-    public string HttpClientName => HttpClientNameOf(Name);
+    public string HttpClientName => TokenEndpointTransport.HttpClientNameOf(Name);
 
     /// <summary>With an <see cref="TokenClientOptions.Authority"/> (and no TokenEndpoint): where its token endpoint is read, shared by its tenants.</summary>
     public AuthorityMetadata? Metadata { get; }
@@ -59,9 +59,6 @@ internal sealed class ClientDefinition
 
     /// <summary>The key that signs this definition's client assertions, loaded when first needed (validated at start-up).</summary>
     public ClientAssertionSigner Signer => LazyInitializer.EnsureInitialized(ref _signer, () => ClientAssertionSigner.Load(Options.SigningKey));
-
-    /// <summary>The <see cref="IHttpClientFactory"/> client through which a token client calls its token endpoint.</summary>
-    public static string HttpClientNameOf(string clientName) => $"TokenClient.{clientName}";
 
     /// <summary>The provider and the endpoint the options name, or null where they name none (the validator says why).</summary>
     public static (TokenRequestShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, ProviderCatalog? providers = null) =>

@@ -12,9 +12,6 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 {
-    /// <summary>The longest tenant name: with <see cref="TokenClientOptions.MaxTenants"/>, it bounds the memory that callers who choose names can make a client hold.</summary>
-    public const int MaxTenantNameLength = 256;
-
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, TenantEntry> _tenants = new(StringComparer.Ordinal);
     private volatile ClientDefinition _definition;
@@ -74,17 +71,8 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             return true;
         }
 
-        ThrowIfTenantNameTooLong(tenant);
+        TenantNames.ThrowIfTooLong(tenant);
         return TryAdd(tenant, out entry);
-    }
-
-    /// <summary>Refuses a tenant name over <see cref="MaxTenantNameLength"/>, naming the limit.</summary>
-    public static void ThrowIfTenantNameTooLong(string tenant)
-    {
-        if (tenant.Length > MaxTenantNameLength)
-        {
-            throw new ArgumentException($"A tenant name has at most {MaxTenantNameLength} characters; this one has {tenant.Length}.", nameof(tenant));
-        }
     }
 
     /// <summary>The entry a tenant has now, without adding one.</summary>

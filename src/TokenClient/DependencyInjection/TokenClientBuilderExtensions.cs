@@ -1,5 +1,6 @@
 using TokenClient;
 using TokenClient.Clients;
+using TokenClient.Providers;
 using TokenClient.DependencyInjection;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -17,7 +18,7 @@ public static class TokenClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         configure(builder is TokenClientBuilder { TokenEndpointHttpClient: var registered }
             ? registered
-            : builder.Services.AddHttpClient(ClientDefinition.HttpClientNameOf(builder.Name)));
+            : builder.Services.AddHttpClient(TokenEndpointTransport.HttpClientNameOf(builder.Name)));
         return builder;
     }
 

@@ -133,7 +133,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             {
                 yield return $"Authority '{authority}' must be an absolute URI.";
             }
-            else if (authority.Scheme != Uri.UriSchemeHttps && !(authority.Scheme == Uri.UriSchemeHttp && authority.IsLoopback))
+            else if (!Origins.IsHttpsOrLoopback(authority))
             {
                 yield return $"Authority '{authority.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must use https (plain http is allowed only on loopback).";
             }
@@ -153,7 +153,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             {
                 yield return $"TokenEndpoint '{endpoint}' must be an absolute URI.";
             }
-            else if (endpoint.Scheme != Uri.UriSchemeHttps && !(endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback))
+            else if (!Origins.IsHttpsOrLoopback(endpoint))
             {
                 yield return $"TokenEndpoint '{endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}' must use https (plain http is allowed only on loopback).";
             }

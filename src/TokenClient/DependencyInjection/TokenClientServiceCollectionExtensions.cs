@@ -107,7 +107,7 @@ public static class TokenClientServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(name);
 
-        var httpClientName = ClientDefinition.HttpClientNameOf(name);
+        var httpClientName = TokenEndpointTransport.HttpClientNameOf(name);
         // Without IHttpClientFactory's own request logging: a failure it logs may quote what the server sent
         // (an invalid header line echoing the request, secret included), before TokenClient can redact it.
         // TokenClient logs every token request itself.

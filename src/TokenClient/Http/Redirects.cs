@@ -13,12 +13,6 @@ internal static class Redirects
     public static bool SameOrigin(Uri? a, Uri b) =>
         ReferenceEquals(a, b) || a is not null && Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
-    /// <summary>
-    /// Turns off the redirects of the handler that speaks HTTP under <paramref name="primary"/> (an
-    /// <see cref="HttpClientHandler"/> or a <see cref="SocketsHttpHandler"/>, perhaps wrapped), and returns
-    /// how many it would have followed; null when it did not follow them, or is of a kind not known here.
-    /// Throws <see cref="InvalidOperationException"/> when the handler has already sent requests and can no longer change.
-    /// </summary>
     /// <summary>The handler that does the sending: <paramref name="primary"/>, or what the delegating handlers it wraps end in.</summary>
     public static HttpMessageHandler Innermost(HttpMessageHandler primary)
     {
@@ -31,6 +25,12 @@ internal static class Redirects
         return handler;
     }
 
+    /// <summary>
+    /// Turns off the redirects of the handler that speaks HTTP under <paramref name="primary"/> (an
+    /// <see cref="HttpClientHandler"/> or a <see cref="SocketsHttpHandler"/>, perhaps wrapped), and returns
+    /// how many it would have followed; null when it did not follow them, or is of a kind not known here.
+    /// Throws <see cref="InvalidOperationException"/> when the handler has already sent requests and can no longer change.
+    /// </summary>
     public static int? TurnOff(HttpMessageHandler primary)
     {
         var handler = Innermost(primary);

@@ -55,7 +55,7 @@ internal sealed class TokenHandler : DelegatingHandler
                 $"Token client '{policy.ClientName}': the request has no absolute URI to send the token to."));
         }
 
-        if (origin.Scheme != Uri.UriSchemeHttps && !origin.IsLoopback && !policy.AllowInsecureHttp)
+        if (!Origins.IsHttpsOrLoopback(origin) && !policy.AllowInsecureHttp)
         {
             return Task.FromException<HttpResponseMessage>(new InvalidOperationException(
                 $"Token client '{policy.ClientName}' refuses to send a bearer token over plain {origin.Scheme} to " +

@@ -97,7 +97,8 @@ internal sealed class AuthorityMetadata(Uri authority, bool mutualTls, TimeProvi
         }
 
         if (!Uri.TryCreate(tokenEndpoint, UriKind.Absolute, out var endpoint)
-            || !(endpoint.Scheme == Uri.UriSchemeHttps || (endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback && authority.IsLoopback)))
+            || !Origins.IsHttpsOrLoopback(endpoint)
+            || (endpoint.Scheme == Uri.UriSchemeHttp && !authority.IsLoopback)) // plain http only from a loopback authority
         {
             throw TokenErrors.Metadata(readContext, authority, $"its token_endpoint '{TokenErrors.Quote(readContext, tokenEndpoint)}' is not an https URI", transient: false);
         }

@@ -30,6 +30,9 @@ internal readonly record struct Answer(HttpStatusCode Status, RetryConditionHead
 /// </summary>
 internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactory, string httpClientName, TimeProvider time)
 {
+    /// <summary>The <see cref="IHttpClientFactory"/> client through which a token client calls its token endpoint (and the name of its Polly pipeline).</summary>
+    public static string HttpClientNameOf(string clientName) => $"TokenClient.{clientName}";
+
     /// <param name="context">The attempt's context: its endpoint is the one the answer must come from.</param>
     /// <param name="request">The request.</param>
     /// <param name="cancellationToken">Cancels the request.</param>

@@ -19,8 +19,7 @@ internal static class TokenRequestPipeline
 {
     public static ResiliencePipeline<Attempt> Build(string clientName, TokenClientOptions options, TimeProvider time, ILogger logger)
     {
-        // Stryker disable once String : the name labels Polly's own telemetry, which the library does not turn on
-        var builder = new ResiliencePipelineBuilder<Attempt> { TimeProvider = time, Name = $"TokenClient.{clientName}" };
+        var builder = new ResiliencePipelineBuilder<Attempt> { TimeProvider = time, Name = TokenEndpointTransport.HttpClientNameOf(clientName) };
         builder.AddTimeout(options.TotalTimeout);
         if (options.MaxRetries > 0)
         {

@@ -21,7 +21,6 @@ internal sealed record SharedTokenValue(
     private const int MaxScopeLength = 4096;
 
     // The longest lifetime a value may claim: as for a JWT's exp, a year.
-    private static readonly TimeSpan s_maxLifetime = TimeSpan.FromDays(365);
 
     public static SharedTokenValue From(AccessToken token, DateTimeOffset renewAt) =>
         new(CurrentVersion, token.Value, token.TokenType, token.Scope, token.ExpiresAt.ToUnixTimeMilliseconds(), renewAt.ToUnixTimeMilliseconds());
@@ -57,7 +56,7 @@ internal sealed record SharedTokenValue(
             throw new FormatException("its scope is malformed");
         }
 
-        if (value.RenewAtUnixMs <= 0 || value.RenewAtUnixMs > value.ExpiresAtUnixMs || value.ExpiresAtUnixMs > (now + s_maxLifetime).ToUnixTimeMilliseconds())
+        if (value.RenewAtUnixMs <= 0 || value.RenewAtUnixMs > value.ExpiresAtUnixMs || value.ExpiresAtUnixMs > (now + OAuthResponseReader.MaxLifetime).ToUnixTimeMilliseconds())
         {
             throw new FormatException("its times are not those of a token (before 1970, renewal after expiry, or expiry past a year)");
         }

@@ -244,7 +244,7 @@ public class ResilienceTests
     [Fact]
     public async Task GetTokenAsync_HttpClientTimeoutOfTheEndpointClient_IsATransientTimeoutNamingIt()
     {
-        using var services = new TestServices(more: s => s.AddHttpClient(TokenClient.Clients.ClientDefinition.HttpClientNameOf(TestServices.ClientName)).ConfigureHttpClient(c => c.Timeout = TimeSpan.FromMilliseconds(50)));
+        using var services = new TestServices(more: s => s.AddHttpClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf(TestServices.ClientName)).ConfigureHttpClient(c => c.Timeout = TimeSpan.FromMilliseconds(50)));
         services.TokenEndpoint.RespondWith = async (_, ct) =>
         {
             await Task.Delay(Timeout.Infinite, ct); // until HttpClient gives up on its own (real) clock
