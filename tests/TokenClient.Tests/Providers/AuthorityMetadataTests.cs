@@ -5,10 +5,10 @@ using Microsoft.Extensions.Options;
 using TokenClient.Tests.Conformance;
 using TokenClient.Tests.TestSupport;
 
-namespace TokenClient.Tests.Assertions;
+namespace TokenClient.Tests.Providers;
 
 /// <summary>Authority: the token endpoint read from the issuer's metadata, checked, kept for a day, read again after a failure.</summary>
-public sealed class DiscoveryTests
+public sealed class AuthorityMetadataTests
 {
     private static readonly Uri Authority = new("https://login.example.test/tenant-1");
 
