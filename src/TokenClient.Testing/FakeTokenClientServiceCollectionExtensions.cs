@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Http;
 using TokenClient;
 using TokenClient.Clients;
-using TokenClient.Providers;
 using TokenClient.Testing;
+using TokenClient.Endpoint;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
 namespace Microsoft.Extensions.DependencyInjection;

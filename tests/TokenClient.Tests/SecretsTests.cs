@@ -61,7 +61,7 @@ public class SecretsTests
     {
         var options = new TokenClientOptions { ClientId = "id", ClientSecret = Secret, Password = "pw-secret", Username = "u" };
         var token = new AccessToken(IssuedToken, "Bearer", DateTimeOffset.UnixEpoch);
-        var response = new TokenClient.Providers.TokenResponse(IssuedToken, TimeSpan.FromMinutes(1), null, "refresh-secret");
+        var response = new TokenClient.Endpoint.TokenResponse(IssuedToken, TimeSpan.FromMinutes(1), null, "refresh-secret");
         var issued = new TokenClient.Caching.IssuedToken(token, DateTimeOffset.UnixEpoch, 0, "refresh-secret");
 
         var shown = string.Join("\n", options.ToString(), token.ToString(), response.ToString(), issued.ToString());

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
 using TokenClient.Http;
-using TokenClient.Providers;
 using TokenClient.Sharing;
+using TokenClient.Endpoint;
+using TokenClient.Providers;
 
 namespace TokenClient.Clients;
 

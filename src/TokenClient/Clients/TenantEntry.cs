@@ -1,6 +1,6 @@
 using TokenClient.Caching;
-using TokenClient.Providers;
 using TokenClient.Sharing;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Clients;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
-using TokenClient.Providers;
+using TokenClient.Configuration;
 
 namespace TokenClient.Clients;
 

@@ -1,4 +1,5 @@
-using TokenClient.Providers;
+using TokenClient.Endpoint;
+
 
 namespace TokenClient.Clients;
 

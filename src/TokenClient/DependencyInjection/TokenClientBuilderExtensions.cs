@@ -1,7 +1,7 @@
 using TokenClient;
 using TokenClient.Clients;
-using TokenClient.Providers;
 using TokenClient.DependencyInjection;
+using TokenClient.Endpoint;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

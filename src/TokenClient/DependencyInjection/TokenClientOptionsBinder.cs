@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using TokenClient.Providers;
+using TokenClient.Configuration;
 
 namespace TokenClient.DependencyInjection;
 

@@ -2,6 +2,9 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TokenClient.Clients;
+using TokenClient.Configuration;
+using TokenClient.Credentials;
+using TokenClient.Endpoint;
 using TokenClient.Providers;
 
 namespace TokenClient.DependencyInjection;

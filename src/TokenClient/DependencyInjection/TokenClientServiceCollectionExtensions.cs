@@ -8,6 +8,8 @@ using TokenClient;
 using TokenClient.Clients;
 using TokenClient.DependencyInjection;
 using TokenClient.Diagnostics;
+using TokenClient.Credentials;
+using TokenClient.Endpoint;
 using TokenClient.Providers;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.

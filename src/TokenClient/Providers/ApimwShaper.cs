@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TokenClient.Configuration;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Providers;
 

@@ -1,5 +1,7 @@
 using System.Net;
 using TokenClient.Http;
+using TokenClient.Configuration;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Providers;
 

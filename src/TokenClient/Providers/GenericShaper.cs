@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
+using TokenClient.Configuration;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Providers;
 
@@ -27,15 +29,4 @@ internal sealed class GenericShaper : TokenRequestShaper
 
         return request;
     }
-
-    /// <summary>RFC 6749 section 2.3.1: id and secret are each form-urlencoded before they are joined and base64-encoded.</summary>
-    internal static AuthenticationHeaderValue BasicCredentials(string clientId, string clientSecret)
-    {
-        var pair = $"{FormUrlEncode(clientId)}:{FormUrlEncode(clientSecret)}";
-        return new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)));
-    }
-
-    // The same encoding FormUrlEncodedContent applies (RFC 3986 escaping, space as '+'), so a
-    // secret reads the same whichever way it is sent.
-    private static string FormUrlEncode(string value) => Uri.EscapeDataString(value).Replace("%20", "+", StringComparison.Ordinal);
 }

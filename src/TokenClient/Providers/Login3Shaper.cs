@@ -1,3 +1,6 @@
+using TokenClient.Configuration;
+using TokenClient.Endpoint;
+
 namespace TokenClient.Providers;
 
 /// <summary>Login 3.0: client credentials, form-encoded, to <c>https://{Domain}/oauth/token</c>, with a required audience and an optional organization.</summary>

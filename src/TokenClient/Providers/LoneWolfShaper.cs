@@ -1,4 +1,6 @@
 using System.Net;
+using TokenClient.Configuration;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Providers;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Providers;
 

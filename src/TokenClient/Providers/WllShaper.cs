@@ -1,3 +1,6 @@
+using TokenClient.Configuration;
+using TokenClient.Endpoint;
+
 namespace TokenClient.Providers;
 
 /// <summary>WLL: client credentials as JSON; the region picks the endpoint, the environment the audience.</summary>

@@ -1,3 +1,6 @@
+using TokenClient.Configuration;
+using TokenClient.Endpoint;
+
 namespace TokenClient.Providers;
 
 /// <summary>

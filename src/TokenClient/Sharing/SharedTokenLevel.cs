@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
-using TokenClient.Providers;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Sharing;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using TokenClient.Providers;
+using TokenClient.Endpoint;
 
 namespace TokenClient.Sharing;
 

@@ -85,7 +85,7 @@ public sealed class MutualTlsTests : IDisposable
         };
         var services = new ServiceCollection();
         services.AddTokenClients(new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("TokenClients"));
-        services.AddHttpClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("tls")).ConfigurePrimaryHttpMessageHandler(TrustingTheServer);
+        services.AddHttpClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("tls")).ConfigurePrimaryHttpMessageHandler(TrustingTheServer);
         services.AddHttpClient("api", c => c.BaseAddress = address).ConfigurePrimaryHttpMessageHandler(TrustingTheServer).AddTokenHandler("tls");
         await using var container = services.BuildServiceProvider();
         container.GetRequiredService<IStartupValidator>().Validate();
@@ -134,7 +134,7 @@ public sealed class MutualTlsTests : IDisposable
                 o.ClientAuthentication = ClientAuthentication.Tls;
                 configure(o);
             },
-            more: s => s.AddHttpClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("test")).ConfigurePrimaryHttpMessageHandler(TrustingTheServer),
+            more: s => s.AddHttpClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("test")).ConfigurePrimaryHttpMessageHandler(TrustingTheServer),
             endpoint: new Uri(address, "/token"),
             time: TimeProvider.System);
 
@@ -182,8 +182,8 @@ public sealed class MutualTlsTests : IDisposable
         using var container = services.BuildServiceProvider();
         var factory = container.GetRequiredService<IHttpClientFactory>();
 
-        factory.CreateClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("a"));
-        var opaque = () => factory.CreateClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("b"));
+        factory.CreateClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("a"));
+        var opaque = () => factory.CreateClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("b"));
 
         given.ClientCertificateOptions.Should().Be(ClientCertificateOption.Manual);
         given.ClientCertificates.Cast<X509Certificate>().Should().ContainSingle().Which.Should().BeSameAs(_client);
@@ -223,9 +223,9 @@ public sealed class MutualTlsTests : IDisposable
 
         using var container = services.BuildServiceProvider();
         var factory = container.GetRequiredService<IHttpClientFactory>();
-        factory.CreateClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("a"));
+        factory.CreateClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("a"));
 
-        var act = () => factory.CreateClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("b"));
+        var act = () => factory.CreateClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("b"));
 
         act.Should().Throw<InvalidOperationException>().WithMessage("*a primary handler that another client certificate was given to*");
         shared.SslOptions.ClientCertificates!.Cast<X509Certificate>().Should().ContainSingle().Which.Should().BeSameAs(_client);

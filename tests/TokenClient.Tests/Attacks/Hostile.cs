@@ -87,7 +87,7 @@ internal static class Hostile
         return server;
     }
 
-    private static string BasicParameter() => TokenClient.Providers.GenericShaper.BasicCredentials(ClientId, Secret).Parameter!;
+    private static string BasicParameter() => TokenClient.Credentials.ClientSecretBasic.Header(ClientId, Secret).Parameter!;
 
     internal sealed class Server(WebApplication app) : IAsyncDisposable
     {

@@ -58,7 +58,7 @@ public sealed class TenantLifetimeTests : IDisposable
         (await client.GetTokenAsync()).Should().BeSameAs(token, "the identity is the same: no request storm");
         client.Invalidate(token);
         (await client.GetTokenAsync()).Value.Should().Be("token-2");
-        TokenEndpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Providers.GenericShaper.BasicCredentials("id", "rotated").ToString());
+        TokenEndpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Credentials.ClientSecretBasic.Header("id", "rotated").ToString());
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class TenantLifetimeTests : IDisposable
         tenant.Invalidate(token);
         await tenant.GetTokenAsync();
 
-        TokenEndpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Providers.GenericShaper.BasicCredentials("id", "rotated").ToString());
+        TokenEndpoint.Requests.Last().Header("Authorization").Should().Be(TokenClient.Credentials.ClientSecretBasic.Header("id", "rotated").ToString());
     }
 
     [Fact]

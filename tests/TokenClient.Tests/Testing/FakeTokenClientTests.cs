@@ -164,7 +164,7 @@ public sealed class FakeTokenClientTests
         var services = new ServiceCollection();
         var tokens = services.AddFakeTokenClient("crm");
         await using var container = services.BuildServiceProvider();
-        var http = container.GetRequiredService<IHttpClientFactory>().CreateClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("crm"));
+        var http = container.GetRequiredService<IHttpClientFactory>().CreateClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("crm"));
 
         using var answer = await http.PostAsync(new Uri("https://fake-token-endpoint.test/crm/token"), new StringContent(body, System.Text.Encoding.UTF8, mediaType));
 
@@ -181,7 +181,7 @@ public sealed class FakeTokenClientTests
         var tokens = services.AddFakeTokenClient("crm");
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        services.AddHttpClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("crm")).AddHttpMessageHandler(() => new Gate(arrived, gate.Task));
+        services.AddHttpClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("crm")).AddHttpMessageHandler(() => new Gate(arrived, gate.Task));
         await using var container = services.BuildServiceProvider();
         var client = container.GetRequiredKeyedService<ITokenClient>("crm");
 
@@ -363,7 +363,7 @@ public sealed class FakeTokenClientTests
             var services = new ServiceCollection();
             Tokens = services.AddFakeTokenClient("crm");
             _container = services.BuildServiceProvider();
-            Http = _container.GetRequiredService<IHttpClientFactory>().CreateClient(TokenClient.Providers.TokenEndpointTransport.HttpClientNameOf("crm"));
+            Http = _container.GetRequiredService<IHttpClientFactory>().CreateClient(TokenClient.Endpoint.TokenEndpointTransport.HttpClientNameOf("crm"));
         }
 
         public FakeTokenEndpoint Tokens { get; }
