@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using System.Text.Encodings.Web;
 
 namespace TokenClient.Credentials;
 
@@ -14,9 +13,6 @@ internal sealed class SecretRedactor
 {
     /// <summary>What stands in place of a secret.</summary>
     public const string Marker = "[redacted]";
-
-    // A partial base64 form shorter than this would match too much ordinary text to be worth replacing.
-    private const int MinShiftedBase64 = 8;
 
     // How many of the newest access tokens are remembered: the current one and the one before it.
     private const int IssuedTokensKept = 2;
@@ -46,14 +42,14 @@ internal sealed class SecretRedactor
         var forms = new List<string>();
         foreach (var secret in new[] { clientSecret, password })
         {
-            Add(secret, secrets, forms);
+            SecretForms.Add(secret, secrets, forms);
         }
 
         if (!string.IsNullOrEmpty(clientId) && !string.IsNullOrEmpty(clientSecret))
         {
             // RFC 6749 2.3.1 Basic credentials, as sent, and as a server that skips the form-encoding would send them.
-            AddBase64(ClientSecretBasic.Header(clientId, clientSecret).Parameter!, forms);
-            AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{clientSecret}")), forms);
+            SecretForms.AddBase64(ClientSecretBasic.Header(clientId, clientSecret).Parameter!, forms);
+            SecretForms.AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{clientSecret}")), forms);
         }
 
         return new Secrets(secrets, forms);
@@ -112,7 +108,7 @@ internal sealed class SecretRedactor
             // Stryker disable once Linq : the order of the tokens is lost anyway: their forms are sorted by length
             foreach (var token in _recentAccessTokens.Append(_refreshToken).Append(_lastAssertion).Append(_lastProof).Append(_previousProof))
             {
-                Add(token, secrets, forms);
+                SecretForms.Add(token, secrets, forms);
             }
 
             return _issued = new Secrets(secrets, forms);
@@ -157,7 +153,7 @@ internal sealed class SecretRedactor
             var next = new List<string>();
             foreach (var view in round)
             {
-                foreach (var decoded in new[] { JsonUnescape(view), WebUtility.UrlDecode(view), WebUtility.HtmlDecode(view) })
+                foreach (var decoded in new[] { SecretForms.JsonUnescape(view), WebUtility.UrlDecode(view), WebUtility.HtmlDecode(view) })
                 {
                     if (views.Add(decoded))
                     {
@@ -171,121 +167,6 @@ internal sealed class SecretRedactor
 
         var issued = Issued;
         return views.Any(view => _configured.Value.Contain(view) || issued.Contain(view));
-    }
-
-    private static void Add(string? secret, List<string> secrets, List<string> forms)
-    {
-        if (string.IsNullOrEmpty(secret))
-        {
-            return;
-        }
-
-        secrets.Add(secret);
-        var escapedData = Uri.EscapeDataString(secret);
-        var json = new[]
-        {
-            JsonEscape(secret, asciiOnly: false),
-            JsonEscape(secret, asciiOnly: true),
-            JavaScriptEncoder.Default.Encode(secret),
-        };
-        forms.AddRange(
-        [
-            secret,
-            escapedData,
-            escapedData.Replace("%20", "+", StringComparison.Ordinal),
-            WebUtility.UrlEncode(secret),
-            WebUtility.HtmlEncode(secret),
-            .. json,
-            .. json.Select(j => j.Replace("/", "\\/", StringComparison.Ordinal)),
-        ]);
-        AddBase64(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)), forms);
-        AddShiftedBase64(Encoding.UTF8.GetBytes(secret), forms);
-    }
-
-    // The secret inside a longer text that was base64-encoded whole (a gateway echoing the request body):
-    // at each of the three offsets a byte can have within a base64 group, the characters that depend on
-    // the secret's bytes alone.
-    private static void AddShiftedBase64(byte[] secret, List<string> forms)
-    {
-        for (var offset = 1; offset <= 2; offset++)
-        {
-            var shifted = new byte[offset + secret.Length];
-            secret.CopyTo(shifted, offset);
-            var base64 = Convert.ToBase64String(shifted);
-            var start = offset == 1 ? 2 : 3; // the characters that mix the unknown bytes before the secret
-            var end = ((offset + secret.Length) % 3) switch { 1 => 3, 2 => 2, _ => 0 }; // and those after it
-            if (base64.Length - start - end >= MinShiftedBase64)
-            {
-                var core = base64[start..^end];
-                forms.Add(core);
-                forms.Add(core.Replace('+', '-').Replace('/', '_'));
-            }
-        }
-
-        var aligned = Convert.ToBase64String(secret);
-        var alignedEnd = (secret.Length % 3) switch { 1 => 3, 2 => 2, _ => 0 };
-
-        // Stryker disable once Equality : exactly 8 characters means 6 bytes, a multiple of 3, whose whole base64 (added by Add) is the same text
-        if (aligned.Length - alignedEnd >= MinShiftedBase64)
-        {
-            forms.Add(aligned[..^alignedEnd]);
-            forms.Add(aligned[..^alignedEnd].Replace('+', '-').Replace('/', '_'));
-        }
-    }
-
-    // Base64 as it is, without its padding, and in its URL-safe alphabet.
-    private static void AddBase64(string base64, List<string> forms) =>
-        forms.AddRange([base64, base64.TrimEnd('='), base64.TrimEnd('=').Replace('+', '-').Replace('/', '_')]);
-
-    // JSON string escaping as servers write it: only what JSON needs, or that and every non-ASCII character.
-    private static string JsonEscape(string value, bool asciiOnly)
-    {
-        var builder = new StringBuilder(value.Length + 8);
-        foreach (var c in value)
-        {
-            _ = c switch
-            {
-                '"' => builder.Append("\\\""),
-                '\\' => builder.Append("\\\\"),
-                < ' ' => builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture)),
-                > '~' when asciiOnly => builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture)),
-                _ => builder.Append(c),
-            };
-        }
-
-        return builder.ToString();
-    }
-
-    // Undoes JSON string escapes (\uXXXX, \n, \", \/ and the rest), leaving anything malformed as it is.
-    private static string JsonUnescape(string text)
-    {
-        if (!text.Contains('\\', StringComparison.Ordinal))
-        {
-            return text;
-        }
-
-        var builder = new StringBuilder(text.Length);
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (text[i] != '\\' || i + 1 == text.Length)
-            {
-                builder.Append(text[i]);
-                continue;
-            }
-
-            var next = text[++i];
-            if (next == 'u' && i + 4 < text.Length && ushort.TryParse(text.AsSpan(i + 1, 4), System.Globalization.NumberStyles.HexNumber, null, out var code))
-            {
-                builder.Append((char)code);
-                i += 4;
-            }
-            else
-            {
-                builder.Append(next switch { 'n' => '\n', 'r' => '\r', 't' => '\t', 'b' => '\b', 'f' => '\f', _ => next });
-            }
-        }
-
-        return builder.ToString();
     }
 
     /// <summary>Some secrets, and every form of them that is replaced, longest first so that no shorter form splits a longer one.</summary>
