@@ -105,7 +105,7 @@ public sealed class CustomProviderTests
     public async Task ItsAnswer_IsCheckedAsTheBuiltInProvidersAre(string body, string problem)
     {
         await using var server = await AcmeAsync(_ => Results.Text(body, "application/json"));
-        await using var container = Container(server);
+        await using var container = Container(server, ("MaxRetries", "0")); // the message is the point, not the retries (real seconds)
 
         var thrown = (await container.GetRequiredKeyedService<ITokenClient>("acme").Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
 
@@ -208,7 +208,7 @@ public sealed class CustomProviderTests
     public async Task AnswerFailure_WithoutAnError_IsRefused()
     {
         await using var server = await AcmeAsync(_ => Results.Json(new { fault = "" }, statusCode: 400));
-        await using var container = Container(server);
+        await using var container = Container(server, ("MaxRetries", "0"));
 
         var thrown = (await container.GetRequiredKeyedService<ITokenClient>("acme").Invoking(c => c.GetTokenAsync().AsTask()).Should().ThrowAsync<TokenRequestException>()).Which;
 
