@@ -21,7 +21,7 @@ public sealed class RedisTokenLockTests(RedisFixture redis) : IClassFixture<Redi
 
         var handle = await locks.TryTakeAsync(key, TimeSpan.FromSeconds(2), CancellationToken.None);
         handle.Should().NotBeNull();
-        await Task.Delay(TimeSpan.FromSeconds(5)); // two and a half expiries
+        await Task.Delay(TimeSpan.FromSeconds(3)); // past its expiry (extended every 2/3 s: a slow machine still extends in time)
 
         (await locks.TryTakeAsync(key, TimeSpan.FromSeconds(2), CancellationToken.None)).Should().BeNull("the holder still lives, and extends it");
         await using var connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
@@ -40,7 +40,8 @@ public sealed class RedisTokenLockTests(RedisFixture redis) : IClassFixture<Redi
         var instance = fleet.Start();
         // A holder that took the lock and died at once: nobody extends it, nobody releases it.
         await using var connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-        (await connection.GetDatabase().LockTakeAsync(instance.Key + ":lock", "dead", SharedTokenLevel.LockExpiry)).Should().BeTrue();
+        // Its lock frees itself after its expiry: 2 s here, within the 5 s a holder sets, so another instance's.
+        (await connection.GetDatabase().LockTakeAsync(instance.Key + ":lock", "dead", TimeSpan.FromSeconds(2))).Should().BeTrue();
 
         var watch = Stopwatch.StartNew();
         var token = await instance.GetTokenAsync();
