@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Http;
 using TokenClient;
 using TokenClient.Clients;
-using TokenClient.Testing;
 using TokenClient.Endpoint;
+using TokenClient.Testing;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
 namespace Microsoft.Extensions.DependencyInjection;

@@ -22,19 +22,35 @@ public partial class LayoutTests
     private static Dictionary<string, HashSet<string>> FolderDependencies()
     {
         var src = Path.Combine(Repository.Root, "src", "TokenClient");
-        var graph = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
-        {
-            var relative = Path.GetRelativePath(src, file);
-            var folder = relative.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) ? relative.Split(Path.DirectorySeparatorChar)[0] : "";
-            var uses = graph.TryGetValue(folder, out var set) ? set : graph[folder] = new HashSet<string>(StringComparer.Ordinal);
-            var text = File.ReadAllText(file);
-            foreach (Match match in Reference().Matches(text).Concat(RelativeReference().Matches(text)))
+        var files = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(f =>
             {
-                var target = match.Groups[1].Value;
-                if (target != folder && Directory.Exists(Path.Combine(src, target)))
+                var relative = Path.GetRelativePath(src, f);
+                var folder = relative.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) ? relative.Split(Path.DirectorySeparatorChar)[0] : "";
+                return (Folder: folder, Code: CommentsAndStrings().Replace(File.ReadAllText(f), " "));
+            })
+            .ToList();
+
+        // The types each folder declares: "Clients.NamedClient" is a reference to Clients/ only if NamedClient is one of them
+        // (not a member that happens to share a folder's name, as TokenProviderRequest.Endpoint does).
+        var declared = files.GroupBy(f => f.Folder).ToDictionary(
+            g => g.Key,
+            g => g.SelectMany(f => Declaration().Matches(f.Code).Select(m => m.Groups[1].Value)).ToHashSet(StringComparer.Ordinal),
+            StringComparer.Ordinal);
+
+        var graph = declared.Keys.ToDictionary(folder => folder, _ => new HashSet<string>(StringComparer.Ordinal), StringComparer.Ordinal);
+        foreach (var (folder, code) in files)
+        {
+            var targets = Reference().Matches(code).Select(m => m.Groups[1].Value)
+                .Concat(RelativeReference().Matches(code)
+                    .Where(m => declared.TryGetValue(m.Groups[1].Value, out var types) && types.Contains(m.Groups[2].Value))
+                    .Select(m => m.Groups[1].Value));
+            foreach (var target in targets)
+            {
+                if (target != folder && target.Length > 0 && declared.ContainsKey(target))
                 {
-                    uses.Add(target);
+                    graph[folder].Add(target);
                 }
             }
         }
@@ -63,7 +79,14 @@ public partial class LayoutTests
     private static partial Regex Reference();
 
     // A name qualified by its namespace relative to TokenClient's ("Clients.NamedClient"), which code in the root
-    // namespace can write without a using: a folder's name not preceded by another name or a dot.
-    [GeneratedRegex(@"(?<![\w.])([A-Z][A-Za-z]+)\.[A-Z]")]
+    // namespace can write without a using: a folder's name not preceded by another name or a dot, then a name.
+    [GeneratedRegex(@"(?<![\w.])([A-Z][A-Za-z]+)\.([A-Z]\w*)")]
     private static partial Regex RelativeReference();
+
+    [GeneratedRegex(@"\b(?:class|struct|record|interface|enum)\s+(?:class\s+|struct\s+)?([A-Z]\w*)")]
+    private static partial Regex Declaration();
+
+    // Comments and string literals (raw, verbatim, interpolated, plain): what they name is not a dependency.
+    [GeneratedRegex(@"""""""[\s\S]*?""""""|//[^\n]*|/\*[\s\S]*?\*/|@""(?:[^""]|"""")*""|\$?""(?:[^""\\\n]|\\.)*""")]
+    private static partial Regex CommentsAndStrings();
 }

@@ -1,10 +1,10 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Polly;
-using TokenClient.Http;
 using TokenClient.Configuration;
 using TokenClient.Credentials;
 using TokenClient.Endpoint;
+using TokenClient.Http;
 using TokenClient.Providers;
 
 namespace TokenClient.Clients;

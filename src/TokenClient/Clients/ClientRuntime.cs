@@ -5,10 +5,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
-using TokenClient.Http;
-using TokenClient.Sharing;
 using TokenClient.Endpoint;
+using TokenClient.Http;
 using TokenClient.Providers;
+using TokenClient.Sharing;
 
 namespace TokenClient.Clients;
 

@@ -1,6 +1,6 @@
 using TokenClient.Caching;
-using TokenClient.Sharing;
 using TokenClient.Endpoint;
+using TokenClient.Sharing;
 
 namespace TokenClient.Clients;
 

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using TokenClient.Caching;
-using TokenClient.Diagnostics;
 using TokenClient.Configuration;
+using TokenClient.Diagnostics;
 
 namespace TokenClient.Clients;
 

@@ -1,6 +1,5 @@
 using TokenClient.Endpoint;
 
-
 namespace TokenClient.Clients;
 
 /// <summary>

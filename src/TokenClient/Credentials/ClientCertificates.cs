@@ -1,6 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Http;
 using TokenClient.Http;
 

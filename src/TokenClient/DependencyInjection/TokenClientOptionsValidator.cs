@@ -203,9 +203,9 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield return $"RefreshRatio must be greater than 0 and less than 1, not {options.RefreshRatio.ToString(CultureInfo.InvariantCulture)}.";
         }
 
-        if (options.DefaultLifetime < OAuthResponseReader.MinLifetime)
+        if (options.DefaultLifetime < OAuthResponseReader.MinLifetime || options.DefaultLifetime > OAuthResponseReader.MaxLifetime)
         {
-            yield return $"DefaultLifetime must be at least {OAuthResponseReader.MinLifetime}, the shortest lifetime a token may have, not {options.DefaultLifetime}.";
+            yield return $"DefaultLifetime must be from {OAuthResponseReader.MinLifetime} to {OAuthResponseReader.MaxLifetime}, the shortest and longest lifetimes a token may have, not {options.DefaultLifetime}.";
         }
 
         foreach (var problem in ResilienceProblems(options))

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.Clients;
+using TokenClient.Credentials;
 using TokenClient.DependencyInjection;
 using TokenClient.Diagnostics;
-using TokenClient.Credentials;
 using TokenClient.Endpoint;
 using TokenClient.Providers;
 

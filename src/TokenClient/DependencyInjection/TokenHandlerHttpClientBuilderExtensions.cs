@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TokenClient;
-using TokenClient.Http;
 using TokenClient.Clients;
+using TokenClient.Http;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -1,7 +1,7 @@
 using System.Net;
-using TokenClient.Http;
 using TokenClient.Configuration;
 using TokenClient.Endpoint;
+using TokenClient.Http;
 
 namespace TokenClient.Providers;
 

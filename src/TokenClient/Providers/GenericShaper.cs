@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using TokenClient.Configuration;
 using TokenClient.Endpoint;
 

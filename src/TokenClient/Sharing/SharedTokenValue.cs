@@ -20,8 +20,6 @@ internal sealed record SharedTokenValue(
 
     private const int MaxScopeLength = 4096;
 
-    // The longest lifetime a value may claim: as for a JWT's exp, a year.
-
     public static SharedTokenValue From(AccessToken token, DateTimeOffset renewAt) =>
         new(CurrentVersion, token.Value, token.TokenType, token.Scope, token.ExpiresAt.ToUnixTimeMilliseconds(), renewAt.ToUnixTimeMilliseconds());
 

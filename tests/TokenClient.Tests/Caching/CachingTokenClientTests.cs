@@ -1,5 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using TokenClient.Caching;
 using TokenClient.Tests.TestSupport;
 

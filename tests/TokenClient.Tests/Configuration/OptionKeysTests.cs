@@ -1,7 +1,6 @@
 using TokenClient.Configuration;
 using TokenClient.Providers;
 
-
 namespace TokenClient.Tests.Configuration;
 
 /// <summary>The one table of keys covers every option, and each provider's keys come from it.</summary>

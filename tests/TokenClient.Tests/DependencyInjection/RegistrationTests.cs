@@ -185,7 +185,8 @@ public class RegistrationTests
     [InlineData("TotalTimeout", "00:00:05", "TotalTimeout (00:00:05) must not be shorter than AttemptTimeout (00:00:10).")]
     [InlineData("FailureCooldown", "-00:00:01", "FailureCooldown must not be negative, not -00:00:01.")]
     [InlineData("MaxResponseSize", "0", "MaxResponseSize must be a positive number of bytes, not 0.")]
-    [InlineData("DefaultLifetime", "00:00:01", "DefaultLifetime must be at least 00:00:02, the shortest lifetime a token may have, not 00:00:01.")]
+    [InlineData("DefaultLifetime", "00:00:01", "DefaultLifetime must be from 00:00:02 to 365.00:00:00, the shortest and longest lifetimes a token may have, not 00:00:01.")]
+    [InlineData("DefaultLifetime", "365.00:00:01", "DefaultLifetime must be from 00:00:02 to 365.00:00:00, the shortest and longest lifetimes a token may have, not 365.00:00:01.")]
     public void StartupValidation_BadResilienceSetting_FailsNamingTheKey(string key, string value, string expected)
     {
         var act = StartupWith((key, value));

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
-using TokenClient.Tests.TestSupport;
 using TokenClient.Endpoint;
+using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests.Endpoint;
 
