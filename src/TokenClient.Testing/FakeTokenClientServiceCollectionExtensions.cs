@@ -77,15 +77,10 @@ public static class FakeTokenClientServiceCollectionExtensions
             options.ClientAuthentication = ClientAuthentication.Basic;
         }
 
-        if (string.Equals(options.Provider, "Login3", StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(options.Audience))
+        // What else the provider needs to pass validation, and its other secrets, it says itself.
+        if (ClientDefinition.Resolve(options) is ({ } shaper, _))
         {
-            options.Audience = "https://fake-audience.test";
-        }
-
-        if (string.Equals(options.Provider, "Wokelo", StringComparison.OrdinalIgnoreCase))
-        {
-            options.Username = string.IsNullOrEmpty(options.Username) ? "fake-user@example.test" : options.Username;
-            options.Password = "fake-password";
+            shaper.FillForFake(options);
         }
 
         // Nothing from another process: no token from the fleet's shared cache, and no fake token written to it.

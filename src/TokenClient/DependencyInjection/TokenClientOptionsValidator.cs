@@ -128,7 +128,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             {
                 yield return "Authority and TokenEndpoint are both set; set one: the Authority's metadata names its token endpoint.";
             }
-            else if (shaper.Name != "Generic")
+            else if (!shaper.TakesAuthority)
             {
                 yield return $"Authority is not used when Provider is '{shaper.Name}': its token endpoint is fixed; remove it.";
             }

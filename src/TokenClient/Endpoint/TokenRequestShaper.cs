@@ -40,6 +40,17 @@ internal abstract class TokenRequestShaper
     /// <summary>The provider's own configuration rules, as messages naming the key.</summary>
     public virtual IEnumerable<string> Validate(TokenClientOptions options) => [];
 
+    /// <summary>Whether the token endpoint may be read from an <see cref="TokenClientOptions.Authority"/>'s metadata; a provider with a fixed endpoint says no.</summary>
+    public virtual bool TakesAuthority => false;
+
+    /// <summary>
+    /// For the fake token endpoint of TokenClient.Testing: sets made-up values where this provider needs more than a
+    /// client id and secret to pass validation, and replaces the application's other secrets.
+    /// </summary>
+    public virtual void FillForFake(TokenClientOptions options)
+    {
+    }
+
     /// <summary>Whether an API answer with this status means the token was refused: 401, and for some providers 403.</summary>
     public virtual bool IsTokenRejected(HttpStatusCode status) => status == HttpStatusCode.Unauthorized;
 

@@ -8,6 +8,8 @@ internal sealed class GenericShaper : TokenRequestShaper
 {
     public override string Name => "Generic";
 
+    public override bool TakesAuthority => true;
+
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Scope, OptionKeys.Audience, OptionKeys.Resource];
 
     public override bool TakesStandardClientAuthentication => true;

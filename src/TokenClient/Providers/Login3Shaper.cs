@@ -8,6 +8,14 @@ internal sealed class Login3Shaper : TokenRequestShaper
 {
     public override string Name => "Login3";
 
+    public override void FillForFake(TokenClientOptions options)
+    {
+        if (string.IsNullOrEmpty(options.Audience))
+        {
+            options.Audience = "https://fake-audience.test";
+        }
+    }
+
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Audience, OptionKeys.Tenant, OptionKeys.Domain];
 
     public override Uri? DefaultEndpoint(TokenClientOptions options) =>

@@ -13,6 +13,12 @@ internal sealed class WokeloShaper : TokenRequestShaper
 
     public override string Name => "Wokelo";
 
+    public override void FillForFake(TokenClientOptions options)
+    {
+        options.Username = string.IsNullOrEmpty(options.Username) ? "fake-user@example.test" : options.Username;
+        options.Password = "fake-password";
+    }
+
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Username, OptionKeys.Password];
 
     public override bool UsesRefreshTokens => true;
