@@ -1,5 +1,5 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using static TokenClient.Configuration.OptionParsers;
 
 namespace TokenClient.Configuration;
 
@@ -82,10 +82,6 @@ internal static class OptionKeys
     /// <summary>The keys only some providers send.</summary>
     public static IEnumerable<OptionKey> SentByProvider => All.Values.Where(key => key.SentValue is not null);
 
-    /// <summary>A configuration error that names the path and never the value, which may be a secret.</summary>
-    public static InvalidOperationException Invalid(IConfigurationSection section, string problem) =>
-        new($"configuration '{section.Path}' {problem}.");
-
     /// <summary>Whether two configurations agree on every key, secrets included.</summary>
     public static bool Same(TokenClientOptions a, TokenClientOptions b) => All.Values.All(key => Equals(key.Value(a), key.Value(b)));
 
@@ -97,64 +93,7 @@ internal static class OptionKeys
     public static string Pairs(IDictionary<string, string> pairs) =>
         string.Join('\n', pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}\u0000{p.Value}"));
 
-    private static Uri ParseUri(IConfigurationSection section) =>
-        Uri.TryCreate(section.Value, UriKind.RelativeOrAbsolute, out var uri) ? uri : throw Invalid(section, "is not a URI");
-
-    private static double ParseDouble(IConfigurationSection section) =>
-        double.TryParse(section.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw Invalid(section, "is not a number");
-
-    private static int ParseInt(IConfigurationSection section) =>
-        int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw Invalid(section, "is not a whole number");
-
-    private static bool ParseBool(IConfigurationSection section) =>
-        bool.TryParse(section.Value, out var value) ? value : throw Invalid(section, "is not true or false");
-
-    private static TimeSpan ParseTimeSpan(IConfigurationSection section) =>
-        TimeSpan.TryParse(section.Value, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw Invalid(section, "is not a time span such as 00:05:00");
-
-    private static TEnum ParseEnum<TEnum>(IConfigurationSection section)
-        where TEnum : struct, Enum =>
-        Enum.TryParse<TEnum>(section.Value, ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsAsciiDigit(section.Value![0])
-            ? value
-            : throw Invalid(section, $"is not one of {string.Join(", ", Enum.GetNames<TEnum>())}");
-
-    // A key with settings of its own (SigningKey:Path, ClientCertificate:Password): a setting it does not have is named.
-    private static void BindNested<T>(T target, IConfigurationSection section, Dictionary<string, Action<T, string?>> parts)
-    {
-        var unknown = new List<IConfigurationSection>();
-        foreach (var part in section.GetChildren())
-        {
-            if (parts.TryGetValue(part.Key, out var set))
-            {
-                set(target, part.Value);
-            }
-            else
-            {
-                unknown.Add(part);
-            }
-        }
-
-        if (section.Value is not null || unknown.Count > 0)
-        {
-            throw Invalid(unknown.Count > 0 ? unknown[0] : section, $"is not a {section.Key} setting; the settings are {string.Join(", ", parts.Keys.Select(k => $"{section.Key}:{k}"))}");
-        }
-    }
-
     // The key's settings, and the very key and certificate objects given in code.
     private static (string?, string?, string?, string, object?, object?) SigningKeyValue(SigningKeyOptions key) =>
         (key.Path, key.Password, key.KeyId, key.Algorithm, key.Key, key.Certificate);
-
-    private static void BindPairs(IDictionary<string, string> target, IConfigurationSection section)
-    {
-        foreach (var pair in section.GetChildren())
-        {
-            target[pair.Key] = pair.Value ?? throw Invalid(pair, "must be a single value");
-        }
-    }
 }

@@ -28,7 +28,7 @@ internal static class TokenClientOptionsBinder
         {
             if (!OptionKeys.All.TryGetValue(section.Key, out var key))
             {
-                options.ConfigurationProblems.Add(OptionKeys.Invalid(section, $"is not a token client key; the keys are {string.Join(", ", OptionKeys.All.Keys)}").Message);
+                options.ConfigurationProblems.Add(OptionParsers.Invalid(section, $"is not a token client key; the keys are {string.Join(", ", OptionKeys.All.Keys)}").Message);
                 continue;
             }
 
