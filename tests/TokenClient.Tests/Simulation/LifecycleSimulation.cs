@@ -558,6 +558,13 @@ internal sealed class LifecycleSimulation
     private async Task SettleAsync()
     {
         await SettleQuietlyAsync();
+
+        // The timers that fired, one at a time, each one's work settled before the next.
+        while (!_hung && _clock.RunNextFired())
+        {
+            await SettleQuietlyAsync();
+        }
+
         if (_redis is not null && !_hung && await _redis.ReleasePollersAsync(SettleQuietlyAsync) > 0)
         {
             await SettleQuietlyAsync();

@@ -14,6 +14,8 @@ internal sealed class SimulationClock : TimeProvider
 
     private readonly object _gate = new();
     private readonly HashSet<SimulatedTimer> _timers = [];
+    private readonly List<(SimulatedTimer Timer, object? State, long Armed)> _fired = [];
+    private long _armings;
     private long _offsetTicks;
 
     /// <summary>The monotonic clock: what the simulation measures true time by.</summary>
@@ -75,6 +77,30 @@ internal sealed class SimulationClock : TimeProvider
         }
     }
 
+    /// <summary>
+    /// Runs the callback of the next timer that fired, if any. Callbacks are held back when their timer fires and run
+    /// here one at a time, so that two timers due at the same instant (an attempt's timeout and the acquisition's, say)
+    /// do not race: the driver lets each one's work settle before the next. Timers due at the same instant run in the
+    /// order they were armed (the fake clock itself breaks such ties by hash codes, which differ from run to run).
+    /// </summary>
+    public bool RunNextFired()
+    {
+        (SimulatedTimer Timer, object? State, long Armed) next;
+        lock (_gate)
+        {
+            if (_fired.Count == 0)
+            {
+                return false;
+            }
+
+            next = _fired.MinBy(f => f.Armed);
+            _fired.Remove(next);
+        }
+
+        next.Timer.Invoke(next.State);
+        return true;
+    }
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new SimulatedTimer(this, callback, period);
@@ -85,6 +111,14 @@ internal sealed class SimulationClock : TimeProvider
 
         timer.Start(state, dueTime);
         return timer;
+    }
+
+    private void Fired(SimulatedTimer timer, object? state, long armed)
+    {
+        lock (_gate)
+        {
+            _fired.Add((timer, state, armed));
+        }
     }
 
     private void Forget(SimulatedTimer timer)
@@ -98,7 +132,11 @@ internal sealed class SimulationClock : TimeProvider
     /// <summary>A timer of the fake clock that remembers when it is due next.</summary>
     private sealed class SimulatedTimer(SimulationClock clock, TimerCallback callback, TimeSpan period) : ITimer
     {
+        // A cached token's renewal timer only marks its entry due: it runs at once, as it fires.
+        private readonly bool _inert = callback.Method.DeclaringType?.FullName?.StartsWith("TokenClient.Caching.CacheEntry", StringComparison.Ordinal) == true;
         private readonly object _gate = new();
+        private long _armed;
+        private int _disposed;
         private ITimer? _inner;
         private TimeSpan _period = period;
         private DateTimeOffset? _due;
@@ -129,6 +167,7 @@ internal sealed class SimulationClock : TimeProvider
 
         public void Dispose()
         {
+            Volatile.Write(ref _disposed, 1);
             lock (_gate)
             {
                 _due = null;
@@ -150,6 +189,7 @@ internal sealed class SimulationClock : TimeProvider
             {
                 _period = period;
                 _due = dueTime == Timeout.InfiniteTimeSpan ? null : clock.MonotonicNow + dueTime;
+                _armed = Interlocked.Increment(ref clock._armings);
             }
         }
 
@@ -160,7 +200,29 @@ internal sealed class SimulationClock : TimeProvider
                 _due = _period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan ? clock.MonotonicNow + _period : null;
             }
 
-            callback(state);
+            if (_inert)
+            {
+                callback(state);
+                return;
+            }
+
+            long armed;
+            lock (_gate)
+            {
+                armed = _armed;
+                _armed = Interlocked.Increment(ref clock._armings); // a periodic timer's next firing comes after those armed before it
+            }
+
+            clock.Fired(this, state, armed);
+        }
+
+        // A callback held back runs unless its timer was disposed meanwhile, as a pool thread's would not start.
+        public void Invoke(object? state)
+        {
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                callback(state);
+            }
         }
     }
 }
