@@ -6,6 +6,7 @@ using TokenClient.Credentials;
 using TokenClient.Endpoint;
 using TokenClient.Http;
 using TokenClient.Providers;
+using TokenClient.Sharing;
 
 namespace TokenClient.Clients;
 
@@ -26,6 +27,7 @@ internal sealed class ClientDefinition
         Policy = new HandlerPolicy(name, options.Headers.ToArray(), options.AllowInsecureHttp, shaper.IsTokenRejected);
         _secrets = new SecretRedactor(options);
         Metadata = options.TokenEndpoint is null && options.Authority is { } authority ? new AuthorityMetadata(authority, options.ClientAuthentication == ClientAuthentication.Tls, time) : null;
+        Sharing = options.SharedCache ? new SharingSettings(options.SharedCacheProtector, options.SharedCacheTimeout, options.RefreshRatio, options.TotalTimeout) : null;
         Identity = new TokenIdentity(
             shaper.Name, endpoint, options.ClientId, options.Scope, options.Audience, options.Resource, options.Tenant,
             options.Environment, options.Username, OptionKeys.Pairs(options.Parameters));
@@ -47,6 +49,9 @@ internal sealed class ClientDefinition
 
     /// <summary>What the API handler applies: headers, the API's rejection rule, the plain-http rule.</summary>
     public HandlerPolicy Policy { get; }
+
+    /// <summary>What the shared level needs, where the client shares its tokens (SharedCache); null otherwise.</summary>
+    public SharingSettings? Sharing { get; }
 
     /// <summary>What defines the tokens this client gets: a token got under another identity is never served for this one.</summary>
     public TokenIdentity Identity { get; }

@@ -69,14 +69,13 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
     /// <summary>The shared level of one tenant under one definition, or null where the client does not share.</summary>
     public SharedTokenLevel? SharedLevel(ClientDefinition definition, string? tenant)
     {
-        var options = definition.Options;
-        if (!options.SharedCache)
+        if (definition.Sharing is not { } settings)
         {
             return null;
         }
 
-        var key = SharedTokenLevel.KeyFor(options.SharedCacheKeyPrefix, definition.Name, definition.IdentityOf(tenant).ToString());
-        return new SharedTokenLevel(Shared, key, options, definition.Name, Time, SharedLogger);
+        var key = SharedTokenLevel.KeyFor(definition.Options.SharedCacheKeyPrefix, definition.Name, definition.IdentityOf(tenant).ToString());
+        return new SharedTokenLevel(Shared, key, settings, definition.Name, Time, SharedLogger);
     }
 
     // The validator made sure at start-up that a client that shares has a distributed cache to share through.

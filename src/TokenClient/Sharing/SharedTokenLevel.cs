@@ -36,16 +36,16 @@ internal sealed class SharedTokenLevel
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public SharedTokenLevel(SharedTokenStore store, string key, TokenClientOptions options, string clientName, TimeProvider time, ILogger logger)
+    public SharedTokenLevel(SharedTokenStore store, string key, SharingSettings settings, string clientName, TimeProvider time, ILogger logger)
     {
         _store = store;
         Key = key;
         _lockKey = key + ":lock";
         // A purpose per key: a value copied under another key (another tenant's, another client's) cannot be read there.
-        _protector = (options.SharedCacheProtector ?? store.DefaultProtector)?.CreateProtector(key);
-        _timeout = options.SharedCacheTimeout;
-        _refreshRatio = options.RefreshRatio;
-        _totalTimeout = options.TotalTimeout;
+        _protector = (settings.Protector ?? store.DefaultProtector)?.CreateProtector(key);
+        _timeout = settings.Timeout;
+        _refreshRatio = settings.RefreshRatio;
+        _totalTimeout = settings.TotalTimeout;
         _clientName = clientName;
         _time = time;
         _logger = logger;
