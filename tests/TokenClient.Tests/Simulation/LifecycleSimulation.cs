@@ -7,6 +7,7 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using TokenClient.Clients;
+using TokenClient.Endpoint;
 using TokenClient.Sharing;
 using TokenClient.Tests.TestSupport;
 
@@ -293,6 +294,14 @@ internal sealed class LifecycleSimulation
             var lifetime = TimeSpan.FromSeconds(_random.Next(3, 31));
             var delay = TimeSpan.FromSeconds(Math.Round(_random.NextDouble() * _settings.AttemptTimeout.TotalSeconds * 1.2, 1));
             what = $"token {_endpoint.AnswerToken(request, lifetime, delay).Value} for {lifetime.TotalSeconds} s, its body {delay.TotalSeconds} s after its headers";
+
+            // A body that arrives in time but leaves less than the lifetime floor is refused as used up in transit, a
+            // transient failure: it allows one more request. (One that arrives after the attempt's timeout is a give-up.)
+            if (delay < _settings.AttemptTimeout && lifetime - delay < OAuthResponseReader.MinLifetime)
+            {
+                Failed(request);
+                what += " (used up in transit)";
+            }
         }
         else if (roll < 0.92)
         {
