@@ -59,7 +59,8 @@ public static class FakeTokenClientServiceCollectionExtensions
         // Only where the provider has no endpoint of its own (Generic, Login 3.0 without Domain), or reads it from an
         // Authority's metadata: the others keep theirs.
         options.Authority = null;
-        if (ClientDefinition.Resolve(options) is (_, null))
+        var resolved = ClientDefinition.Resolve(options);
+        if (resolved is (_, null))
         {
             options.TokenEndpoint = new Uri($"https://fake-token-endpoint.test/{Uri.EscapeDataString(name)}/token");
         }
@@ -78,7 +79,7 @@ public static class FakeTokenClientServiceCollectionExtensions
         }
 
         // What else the provider needs to pass validation, and its other secrets, it says itself.
-        if (ClientDefinition.Resolve(options) is ({ } shaper, _))
+        if (resolved is ({ } shaper, _))
         {
             shaper.FillForFake(options);
         }
