@@ -13,11 +13,12 @@ namespace TokenClient.Tests.Simulation;
 /// instances, disposal; every invariant checked after every step (see <see cref="SimulationInvariants"/>).
 /// </summary>
 /// <remarks>
-/// The default run takes the first 20 seeds. Many more:
+/// The default run takes the first 50 seeds. Many more:
 /// <code>TOKENCLIENT_SIMULATION_SEEDS=5000 dotnet test tests/TokenClient.Tests -c Release -f net10.0 --filter "FullyQualifiedName~Simulation"</code>
 /// (TOKENCLIENT_SIMULATION_FIRST=n starts elsewhere; TOKENCLIENT_SIMULATION_STEPS=n makes each schedule longer). One seed, as
 /// a failure prints it, with its whole schedule:
 /// <code>TOKENCLIENT_SIMULATION_SEED=42 dotnet test tests/TokenClient.Tests -c Release -f net10.0 --filter "FullyQualifiedName~Simulation"</code>
+/// (a list, TOKENCLIENT_SIMULATION_SEED=42,42,97, runs those seeds in turn: a seed that fails only sometimes, run again and again).
 /// For triage only: TOKENCLIENT_SIMULATION_SURVEY=1 runs every seed and sums up the violations by invariant instead of
 /// stopping at the first; TOKENCLIENT_SIMULATION_IGNORE=5b,1a leaves those invariants unchecked.
 /// </remarks>
@@ -39,7 +40,9 @@ public sealed class LifecycleSimulationTests(ITestOutputHelper output)
         var survey = Environment.GetEnvironmentVariable("TOKENCLIENT_SIMULATION_SURVEY") == "1";
         var ignored = (Environment.GetEnvironmentVariable("TOKENCLIENT_SIMULATION_IGNORE") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var seeds = single is not null ? [int.Parse(single, CultureInfo.InvariantCulture)] : Enumerable.Range(first, count).ToArray();
+        var seeds = single is not null
+            ? single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()
+            : Enumerable.Range(first, count).ToArray();
 
         var watch = Stopwatch.StartNew();
         var failures = new List<SimulationOutcome>();
@@ -48,7 +51,7 @@ public sealed class LifecycleSimulationTests(ITestOutputHelper output)
             var outcome = await RunSeedAsync(seed, steps, ignored);
             if (outcome.Violation is null)
             {
-                if (single is not null)
+                if (seeds.Length == 1)
                 {
                     output.WriteLine(string.Join(Environment.NewLine, outcome.Trace));
                 }

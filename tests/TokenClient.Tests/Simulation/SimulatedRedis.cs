@@ -34,6 +34,7 @@ internal sealed class SimulatedRedis
     private readonly List<LockHandle> _handles = [];
     private readonly Dictionary<(int Instance, string Key), Poller> _pollers = [];
     private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
+    private readonly Dictionary<(int Instance, string Key), long> _refusedAt = [];
     private readonly long[] _instanceVersions;
     private readonly List<Delayed> _delayed = [];
     private long _order;
@@ -417,13 +418,21 @@ internal sealed class SimulatedRedis
         lock (_gate)
         {
             var now = _clock.MonotonicNow;
+            var key = lockKey[..^LockSuffix.Length];
             if (_locks.TryGetValue(lockKey, out var holder) && holder.IsHeld(now))
             {
                 // As TokenClient.Redis does: a foreign key with no expiry, or a longer one than a holder sets, is not waited for.
-                return holder.Handle is null && (holder.ExpiresAt is not { } foreignUntil || foreignUntil - now > expiry) ? NotHeld.Instance : null;
+                if (holder.Handle is null && (holder.ExpiresAt is not { } foreignUntil || foreignUntil - now > expiry))
+                {
+                    return NotHeld.Instance;
+                }
+
+                // What the refused instance has seen is what is here now: a release between this refusal and the poller's
+                // registration (the holder's release runs on another thread) is a change it has not seen, and must wake it.
+                _refusedAt[(instance, key)] = _versions.GetValueOrDefault(key) + _instanceVersions[instance];
+                return null;
             }
 
-            var key = lockKey[..^LockSuffix.Length];
             var handle = new LockHandle(this, ++_handleIds, instance, key, now, expiry);
             _handles.Add(handle);
             _locks[lockKey] = new Holder(handle, null);
@@ -446,11 +455,12 @@ internal sealed class SimulatedRedis
         {
             if (_pollers.TryGetValue((instance, key), out var existing) && ReferenceEquals(existing.Acquisition, acquisition))
             {
+                _refusedAt.Remove((instance, key)); // it polls already, and sees every change after the look it was let go for
                 return;
             }
 
             poller = new Poller(instance, key, tenant, acquisition) { Seen = 0 };
-            poller.Seen = Relevance(poller);
+            poller.Seen = _refusedAt.Remove((instance, key), out var seen) ? seen : Relevance(poller);
             _pollers[(instance, key)] = poller;
         }
 
