@@ -21,12 +21,11 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
     private readonly ILogger _logger;
     private readonly CacheStatistics _statistics;
     private readonly CancellationTokenSource _disposed = new();
-    private readonly object _gate = new();
+    private readonly AcquisitionGate _acquisition;
 
     private volatile CacheEntry? _entry;
     private volatile AccessToken? _rejected;
     private volatile AcquisitionFailure? _lastFailure;
-    private Task<AccessToken>? _acquisition; // guarded by _gate
 
     public CachingTokenClient(
         string clientName,
@@ -42,22 +41,14 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         _time = time;
         _logger = logger;
         _statistics = statistics;
+        _acquisition = new AcquisitionGate(AcquireAsync, ValidToken);
     }
 
     /// <summary>The acquisition under way, if any; tests await it to see a background renewal finish.</summary>
-    internal Task<AccessToken>? PendingAcquisition
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _acquisition;
-            }
-        }
-    }
+    internal Task<AccessToken>? PendingAcquisition => _acquisition.Running;
 
     /// <summary>Whether a token request is under way (read without the lock: a glance, for eviction and sweeps).</summary>
-    internal bool IsAcquiring => Volatile.Read(ref _acquisition) is not null;
+    internal bool IsAcquiring => _acquisition.IsRunning;
 
     /// <summary>The fraction of a token's lifetime after which it is renewed; a change applies from the next token on.</summary>
     internal double RefreshRatio { get; set; }
@@ -143,35 +134,17 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
 
         _statistics.Miss();
-        return new ValueTask<AccessToken>(WaitAsync(Acquire(), cancellationToken));
+        return new ValueTask<AccessToken>(_acquisition.WaitAsync(cancellationToken));
     }
 
-    // Each waiting caller gets a failure of its own: an exception awaited by many would have its stack trace rewritten by
-    // each of them, from many threads at once, and a caller that changes what it caught (Data) would change it for all.
-    private static async Task<AccessToken> WaitAsync(Task<AccessToken> acquisition, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await acquisition.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (TokenRequestException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TokenRequestException(ex.ClientName, ex.Message, ex.StatusCode, ex.Error, ex.ErrorDescription, ex.IsTransient, ex.InnerException);
-        }
-    }
+    private AccessToken? ValidToken() => _entry is { } fresh && _time.GetTimestamp() < fresh.ExpiresAtTimestamp ? fresh.Token : null;
 
     private void RenewInBackground(CacheEntry entry)
     {
-        Task<AccessToken> renewal;
-        lock (_gate)
+        // Not when already renewing, or when the entry was renewed or dropped since this caller read it.
+        if (_acquisition.TryStartInBackground(static due => ReferenceEquals(due.Cache._entry, due.Entry), (Cache: this, Entry: entry)) is not { } renewal)
         {
-            // Already renewing, or the entry was renewed or dropped since this caller read it.
-            if (_acquisition is not null || !ReferenceEquals(_entry, entry))
-            {
-                return;
-            }
-
-            renewal = _acquisition = StartAcquisition();
+            return;
         }
 
         Log.RenewalStarted(_logger, _clientName, entry.Token.ExpiresAt);
@@ -191,66 +164,6 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
     }
-
-    // One acquisition at a time, shared by every caller that arrives while it runs.
-    private Task<AccessToken> Acquire()
-    {
-        TaskCompletionSource<AccessToken> acquisition;
-        lock (_gate)
-        {
-            if (_acquisition is { } running)
-            {
-                return running;
-            }
-
-            // The caller read the entry before taking the lock: an acquisition may have published a
-            // fresh token since. Checking again here is what keeps it to one request per token.
-            if (_entry is { } fresh && _time.GetTimestamp() < fresh.ExpiresAtTimestamp)
-            {
-                return Task.FromResult(fresh.Token);
-            }
-
-            // The callers who arrive meanwhile wait on it; their continuations never run on the thread that completes it.
-            acquisition = new TaskCompletionSource<AccessToken>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _acquisition = acquisition.Task;
-        }
-
-        // A caller with no token waits for it anyway: the request starts on its thread (outside the lock) until its first
-        // wait, without a hop through the thread pool. Not on a thread with a context or a scheduler of its own (a UI, an
-        // Orleans grain), where code of the user's in the token endpoint's pipeline could resume on it.
-        if (SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default)
-        {
-            _ = CompleteAsync(acquisition);
-        }
-        else
-        {
-            _ = Task.Run(() => CompleteAsync(acquisition));
-        }
-
-        return acquisition.Task;
-    }
-
-    private async Task CompleteAsync(TaskCompletionSource<AccessToken> acquisition)
-    {
-        try
-        {
-            acquisition.SetResult(await AcquireAsync().ConfigureAwait(false));
-        }
-        catch (OperationCanceledException ex)
-        {
-            acquisition.SetCanceled(ex.CancellationToken); // disposed: cancelled, as Task.Run would have it
-        }
-        catch (Exception ex)
-        {
-            // Observed here: when every caller stopped waiting (cancelled), nobody else reads it, and it must not
-            // reach TaskScheduler.UnobservedTaskException. Callers still waiting get it all the same.
-            acquisition.SetException(ex);
-            _ = acquisition.Task.Exception;
-        }
-    }
-
-    // A background renewal: Task.Run keeps the caller who happened to find the token due (and the lock) out of the HTTP pipeline.
-    private Task<AccessToken> StartAcquisition() => Task.Run(AcquireAsync);
 
     private async Task<AccessToken> AcquireAsync()
     {
@@ -278,13 +191,6 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             }
 
             throw;
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _acquisition = null;
-            }
         }
     }
 
