@@ -10,6 +10,7 @@ using TokenClient.Credentials;
 using TokenClient.DependencyInjection;
 using TokenClient.Diagnostics;
 using TokenClient.Endpoint;
+using TokenClient.Http;
 using TokenClient.Providers;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
@@ -119,7 +120,7 @@ public static class TokenClientServiceCollectionExtensions
         // handler the user chose, the token request never follows a redirect.
         services.PostConfigure<HttpClientFactoryOptions>(httpClientName, o =>
         {
-            o.HttpMessageHandlerBuilderActions.Add(RedirectsOff.Apply);
+            o.HttpMessageHandlerBuilderActions.Add(Redirects.TurnOffForTokenEndpoint);
             o.HttpMessageHandlerBuilderActions.Add(builder => PresentClientCertificate(builder, name));
         });
         // Validated at start-up with every other client: one exception for all.

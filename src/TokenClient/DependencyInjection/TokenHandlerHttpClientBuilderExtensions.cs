@@ -26,6 +26,8 @@ public static class TokenHandlerHttpClientBuilderExtensions
         // A name no AddTokenClient registers (a typo) fails at start-up, not at the first request.
         builder.Services.AddSingleton(new TokenClientRegistration(name, ByHandler: true));
         TokenClientServiceCollectionExtensions.AddFactory(builder.Services);
+        // Redirects are followed above the token handler, each hop going down through it again (see Redirects.TakeOver).
+        builder.AddHttpMessageHandler(static () => new RedirectGuard());
         builder.AddHttpMessageHandler(sp => new TokenHandler(
             // The factory validates every client when it is built: a handler resolved before start-up validation runs (a
             // hosted service's typed client) fails with what is wrong with the registrations, not with a missing service.
@@ -36,7 +38,7 @@ public static class TokenHandlerHttpClientBuilderExtensions
         // With mutual TLS, the API is given the same certificate: a server that binds the token to it (RFC 8705 section 3) checks it.
         builder.Services.PostConfigure<HttpClientFactoryOptions>(builder.Name, o =>
         {
-            o.HttpMessageHandlerBuilderActions.Add(TakeOverRedirects);
+            o.HttpMessageHandlerBuilderActions.Add(Redirects.TakeOver);
             o.HttpMessageHandlerBuilderActions.Add(b => TokenClientServiceCollectionExtensions.PresentClientCertificate(b, name));
         });
 
@@ -60,25 +62,4 @@ public static class TokenHandlerHttpClientBuilderExtensions
         || header.Equals("Proxy-Authenticate", StringComparison.OrdinalIgnoreCase)
         || header.Equals("Authentication-Info", StringComparison.OrdinalIgnoreCase)
         || header.Equals("Proxy-Authentication-Info", StringComparison.OrdinalIgnoreCase);
-
-    // Where the primary handler is one whose redirects can be turned off, the token handler follows them
-    // instead (with the same limit), so that it decides which hops carry the token and the headers.
-    // Otherwise .NET's redirect handling stays: it drops Authorization on every hop, but not other headers.
-    private static void TakeOverRedirects(HttpMessageHandlerBuilder builder)
-    {
-        int? limit;
-        try
-        {
-            limit = Redirects.TurnOff(builder.PrimaryHandler);
-        }
-        catch (InvalidOperationException)
-        {
-            limit = null; // a shared handler already in use: its settings can no longer change
-        }
-
-        foreach (var tokenHandler in builder.AdditionalHandlers.OfType<TokenHandler>())
-        {
-            tokenHandler.MaxRedirects = limit ?? 0;
-        }
-    }
 }

@@ -64,7 +64,7 @@ internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactor
     }
 
     // A token request never follows a redirect: it would re-send the credentials, and accept a token, from
-    // wherever the server points. The primary handler is told not to follow them (RedirectsOff); a
+    // wherever the server points. The primary handler is told not to follow them (Redirects.TurnOffForTokenEndpoint); a
     // handler that follows them all the same is caught by the URI its response answers.
     private static void RefuseRedirect(TokenRequestContext context, HttpResponseMessage response)
     {

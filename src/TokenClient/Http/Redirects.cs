@@ -1,14 +1,59 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Http;
 
 namespace TokenClient.Http;
 
 /// <summary>
-/// Redirects as .NET's own handler follows them (RFC 9110 section 15.4): the handler takes them over
-/// from the primary handler so that it decides, hop by hop, where the credentials go.
+/// Every rule about redirects, in one place. An API client's redirects are taken over from its primary handler
+/// (<see cref="TakeOver"/>) and followed by the <see cref="RedirectGuard"/> as .NET's own handler follows them (RFC 9110
+/// section 15.4), so that the token handler decides, hop by hop, where the credentials go. A token endpoint's client
+/// follows none (<see cref="TurnOffForTokenEndpoint"/>).
 /// </summary>
 internal static class Redirects
 {
+    /// <summary>
+    /// Where the primary handler of an API client is one whose redirects can be turned off, the <see cref="RedirectGuard"/>
+    /// follows them instead, with the same limit. Otherwise .NET's redirect handling stays: it drops Authorization on every
+    /// hop, but not other headers. Run after every other handler-builder action, so on whichever primary handler the user chose.
+    /// </summary>
+    public static void TakeOver(HttpMessageHandlerBuilder builder)
+    {
+        int? limit;
+        try
+        {
+            limit = TurnOff(builder.PrimaryHandler);
+        }
+        catch (InvalidOperationException)
+        {
+            limit = null; // a shared handler already in use: its settings can no longer change
+        }
+
+        foreach (var guard in builder.AdditionalHandlers.OfType<RedirectGuard>())
+        {
+            guard.MaxRedirects = limit ?? 0;
+        }
+    }
+
+    /// <summary>
+    /// Turns off redirects on the primary handler of a token endpoint's <see cref="HttpClient"/>, whichever handler the user
+    /// configured: a token request must never follow one (it would send the credentials, and take a token, wherever the
+    /// server points). Run last among the client's handler-builder actions.
+    /// </summary>
+    public static void TurnOffForTokenEndpoint(HttpMessageHandlerBuilder builder)
+    {
+        try
+        {
+            TurnOff(builder.PrimaryHandler);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new InvalidOperationException(
+                $"The HttpClient '{builder.Name}' of a token client follows redirects, and its primary handler has already sent requests, so TokenClient cannot turn that off. Give it a new handler per call, or set AllowAutoRedirect = false on it: a token request must never follow a redirect.",
+                ex);
+        }
+    }
+
     /// <summary>Whether two URIs share scheme, host and port. The same instance (no redirect happened) costs no comparison.</summary>
     public static bool SameOrigin(Uri? a, Uri b) =>
         ReferenceEquals(a, b) || a is not null && Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;

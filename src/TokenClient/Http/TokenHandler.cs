@@ -7,17 +7,13 @@ namespace TokenClient.Http;
 
 /// <summary>
 /// Attaches <c>Authorization: Bearer</c> (or <c>DPoP</c> with a proof, for a DPoP-bound token) and the client's configured
-/// headers to every request, and only to the origin (scheme, host, port) the caller addressed. When the API rejects the token, it
-/// drops that token, gets a new one and resends the request once to its original URI, if its content
-/// can be sent again. It follows redirects itself when it could take them over from the primary
-/// handler, so that a hop to another origin goes without the credentials.
+/// headers to a request, only if it goes to the origin (scheme, host, port) the caller addressed. When that origin rejects
+/// the token, it drops that token, gets a new one and resends the request once, as the caller made it, if its content can
+/// be sent again; a DPoP nonce the origin demands gets one resend too. Redirects are the <see cref="RedirectGuard"/>'s,
+/// above it: each hop comes down through this handler again.
 /// </summary>
 internal sealed class TokenHandler : DelegatingHandler
 {
-    // The URI the caller addressed, kept once a redirect has moved the request elsewhere: a handler
-    // above this one that sends the same message again (a retry) must not make the target its origin.
-    private static readonly ConditionalWeakTable<HttpRequestMessage, Uri> s_origins = new();
-
     private readonly ITokenSource _source;
     private readonly ILogger _logger;
 
@@ -29,21 +25,16 @@ internal sealed class TokenHandler : DelegatingHandler
         _logger = logger;
     }
 
-    /// <summary>
-    /// How many redirects this handler follows itself: set when it took redirects over from the primary
-    /// handler (whose own limit it keeps); zero when the primary handler does not follow them.
-    /// </summary>
-    internal int MaxRedirects { get; set; }
-
-    // The common case (a cached token, an answer that is neither a redirect nor a rejection) allocates
-    // nothing of its own: the inner handler's task is returned as it is.
+    // The common case (a cached token, an answer that is no rejection) allocates nothing of its own: the inner handler's
+    // task is returned as it is.
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var policy = _source.Policy; // the current one: a changed configuration applies to the next request
+        var kept = CallerRequest.Of(request);
         Uri origin;
-        if (s_origins.TryGetValue(request, out var kept))
+        if (kept is not null)
         {
-            origin = kept;
+            origin = kept.Origin;
         }
         else if (request.RequestUri is { IsAbsoluteUri: true } uri)
         {
@@ -63,7 +54,7 @@ internal sealed class TokenHandler : DelegatingHandler
                 "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted."));
         }
 
-        var exchange = new Exchange(request, policy, origin, _source.For(HttpRequestMessageTokenExtensions.TenantOf(request)));
+        var exchange = new Exchange(request, policy, origin, _source.For(HttpRequestMessageTokenExtensions.TenantOf(request)), kept);
         var pending = exchange.Client.GetTokenAsync(cancellationToken);
         if (!pending.IsCompletedSuccessfully)
         {
@@ -75,7 +66,7 @@ internal sealed class TokenHandler : DelegatingHandler
         if (sending.IsCompletedSuccessfully && IsFinal(exchange, sending.Result))
         {
             KeepNonce(exchange, sending.Result);
-            KeepOrigin(exchange);
+            KeepOrigin(ref exchange);
             return sending;
         }
 
@@ -99,12 +90,12 @@ internal sealed class TokenHandler : DelegatingHandler
         _ => false,
     };
 
-    // Moved by a redirect (this handler's or the primary handler's): remember where the caller aimed.
-    private static void KeepOrigin(in Exchange exchange)
+    // Moved by a primary handler that follows redirects itself: an outer retry of the same message must not make the target its origin.
+    private static void KeepOrigin(ref Exchange exchange)
     {
         if (!ReferenceEquals(exchange.Request.RequestUri, exchange.Origin))
         {
-            s_origins.AddOrUpdate(exchange.Request, exchange.Origin);
+            exchange.Keep();
         }
     }
 
@@ -122,31 +113,33 @@ internal sealed class TokenHandler : DelegatingHandler
         request.Headers.Authorization = token?.AuthorizationHeader;
     }
 
-    // Whether the answer goes back to the caller as it is: not a redirect this handler follows, not a
-    // rejection of our token by the caller's origin.
-    private bool IsFinal(in Exchange exchange, HttpResponseMessage response) =>
-        !(MaxRedirects > 0 && Redirects.IsRedirect(response.StatusCode))
-        && !(exchange.Policy.IsTokenRejected(response.StatusCode) && FromOrigin(exchange, response));
+    // Whether the answer goes back as it is: not a rejection of our token by the caller's origin.
+    private static bool IsFinal(in Exchange exchange, HttpResponseMessage response) =>
+        !(exchange.Policy.IsTokenRejected(response.StatusCode) && FromOrigin(exchange, response));
 
     // The response's own request tells where it came from, even when a primary handler followed a redirect with a request of its own.
     private static bool FromOrigin(in Exchange exchange, HttpResponseMessage response) =>
         Redirects.SameOrigin(response.RequestMessage?.RequestUri ?? exchange.Request.RequestUri, exchange.Origin);
 
-    // Each hop carries the token and the configured headers only if it is on the caller's origin; with a DPoP token, a new
-    // proof of this hop's method and URI. A proof the handler attached before goes whatever the token is now (a renewal
-    // may have brought a Bearer token).
+    // The token and the configured headers go only to the caller's origin; with a DPoP token, a new proof of this hop's
+    // method and URI. A proof the handler attached before (on an earlier hop) goes whatever the token is now (a renewal may
+    // have brought a Bearer token).
     private Task<HttpResponseMessage> Send(ref Exchange exchange, CancellationToken cancellationToken)
     {
         var request = exchange.Request;
         var token = Redirects.SameOrigin(request.RequestUri, exchange.Origin) ? exchange.Token : null;
         Attach(request, exchange.Policy.Headers, token);
         var proofNeeded = IsDpop(exchange) && token is not null;
-        if (exchange.ProofAttached || proofNeeded)
+        if (exchange.Kept?.ProofAttached == true || proofNeeded)
         {
             request.Headers.Remove(DpopProofs.Scheme); // the last hop's proof, or the caller's own: the proof must be ours and new
         }
 
-        exchange.ProofAttached = proofNeeded;
+        if (proofNeeded || exchange.Kept is not null)
+        {
+            exchange.Keep().ProofAttached = proofNeeded;
+        }
+
         if (proofNeeded)
         {
             request.Headers.TryAddWithoutValidation(DpopProofs.Scheme, _source.Proofs.Create(request.Method, request.RequestUri!, token!.Value, out exchange.ProofNonce));
@@ -168,13 +161,10 @@ internal sealed class TokenHandler : DelegatingHandler
         return await FinishAsync(exchange, sending, cancellationToken).ConfigureAwait(false);
     }
 
-    // Redirects this handler follows, and the one resend after a rejection.
+    // The one resend after a rejection, and the one after a DPoP nonce demand.
     private async Task<HttpResponseMessage> FinishAsync(Exchange exchange, Task<HttpResponseMessage> sending, CancellationToken cancellationToken)
     {
         var request = exchange.Request;
-        var resent = false;
-        var nonceResent = false;
-        var redirects = 0;
         while (true)
         {
             HttpResponseMessage response;
@@ -184,39 +174,31 @@ internal sealed class TokenHandler : DelegatingHandler
             }
             finally
             {
-                KeepOrigin(exchange);
+                KeepOrigin(ref exchange);
             }
 
             var nonce = KeepNonce(exchange, response);
-
-            if (redirects < MaxRedirects && Redirects.TryFollow(request, response))
-            {
-                redirects++;
-                response.Dispose();
-                KeepOrigin(exchange); // before the next send, which may throw
-                sending = Send(ref exchange, cancellationToken);
-                continue;
-            }
 
             // A DPoP nonce demanded is not a rejection of the token: the request goes again once, with the nonce given, if
             // it is not the one the proof carried (a server that asks for the nonce it had is answered as it is).
             if (IsDpop(exchange) && FromOrigin(exchange, response) && DpopProofs.AsksForNonce(response))
             {
-                if (nonceResent || nonce is null || nonce == exchange.ProofNonce || request.Method != exchange.Method || !CanResend(exchange.Content))
+                if (exchange.Kept?.NonceResent == true || nonce is null || nonce == exchange.ProofNonce || request.Method != exchange.Method || !CanResend(exchange.Content))
                 {
                     return response;
                 }
 
                 response.Dispose();
                 Log.ResendingWithDpopNonce(_logger, exchange.Method.Method, exchange.Origin.Host, exchange.Policy.ClientName);
-                (request.RequestUri, request.Method, request.Content) = (exchange.Origin, exchange.Method, exchange.Content);
-                (nonceResent, redirects) = (true, 0);
+                var noncing = exchange.Keep();
+                (noncing.NonceResent, noncing.Redirects) = (true, 0);
+                noncing.Restore(request);
                 sending = Send(ref exchange, cancellationToken);
                 continue;
             }
 
             // A rejection from another origin (where a redirect led) is not about our token: it went without it.
-            if (resent || !exchange.Policy.IsTokenRejected(response.StatusCode) || !FromOrigin(exchange, response))
+            if (exchange.Kept?.Resent == true || !exchange.Policy.IsTokenRejected(response.StatusCode) || !FromOrigin(exchange, response))
             {
                 return response;
             }
@@ -249,23 +231,27 @@ internal sealed class TokenHandler : DelegatingHandler
             _source.Metrics.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", clientName));
 
             // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
-            (request.RequestUri, request.Method, request.Content) = (exchange.Origin, exchange.Method, exchange.Content);
-            (resent, redirects) = (true, 0);
+            var resending = exchange.Keep();
+            (resending.Resent, resending.Redirects) = (true, 0);
+            resending.Restore(request);
             sending = Send(ref exchange, cancellationToken);
         }
     }
 
-    /// <summary>One request as the caller made it, and the token it goes with.</summary>
-    private struct Exchange(HttpRequestMessage request, HandlerPolicy policy, Uri origin, ITokenClient client)
+    /// <summary>One hop of a request, the caller's request it belongs to (kept once a redirect or a resend needs it), and the token it goes with.</summary>
+    private struct Exchange(HttpRequestMessage request, HandlerPolicy policy, Uri origin, ITokenClient client, CallerRequest? kept)
     {
         public readonly HttpRequestMessage Request = request;
         public readonly HandlerPolicy Policy = policy;
         public readonly Uri Origin = origin;
         public readonly ITokenClient Client = client;
-        public readonly HttpMethod Method = request.Method; // a redirect may change both
-        public readonly HttpContent? Content = request.Content;
+        public readonly HttpMethod Method = kept?.Method ?? request.Method; // the caller's: a redirect may change both
+        public readonly HttpContent? Content = kept is null ? request.Content : kept.Content;
+        public CallerRequest? Kept = kept;
         public AccessToken? Token;
-        public bool ProofAttached; // a DPoP proof of this handler's is on the request
-        public string? ProofNonce; // the nonce that proof carried
+        public string? ProofNonce; // the nonce of the proof this handler attached
+
+        /// <summary>The caller's request, kept from now on (once a resend or a moved request needs it).</summary>
+        public CallerRequest Keep() => Kept ??= CallerRequest.Keep(Request, Origin, Method, Content);
     }
 }

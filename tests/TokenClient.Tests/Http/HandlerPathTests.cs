@@ -8,8 +8,8 @@ using TokenClient.Tests.TestSupport;
 namespace TokenClient.Tests.Http;
 
 /// <summary>
-/// The handler's two paths (the answer returned as it is, or the loop that follows redirects and resends)
-/// and the origin it keeps for a handler above it that sends the same message again.
+/// The handlers' two paths (the answer returned as it is, or the loop that resends, and the guard's that follows redirects)
+/// and the origin they keep for a handler above them that sends the same message again.
 /// </summary>
 public class HandlerPathTests
 {
@@ -84,14 +84,58 @@ public class HandlerPathTests
             }
         });
         using var services = new TestServices();
-        var tokenHandler = Direct(services, primary);
-        tokenHandler.MaxRedirects = 5; // as when it took redirects over from a SocketsHttpHandler
-        using var invoker = new HttpMessageInvoker(new RetryOnce { InnerHandler = tokenHandler });
+        var guard = new RedirectGuard { MaxRedirects = 5, InnerHandler = Direct(services, primary) }; // as when it took redirects over from a SocketsHttpHandler
+        using var invoker = new HttpMessageInvoker(new RetryOnce { InnerHandler = guard });
 
         using var response = await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, Api), CancellationToken.None);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         sent.Should().Equal((Api, "Bearer token-1"), (Other, null), (Other, null));
+    }
+
+    [Fact]
+    public async Task ResentOnce_ThenRedirectedWithinTheOrigin_AndRejectedAgain_IsNotResentASecondTime()
+    {
+        var sent = new List<(string?, string?)>();
+        var primary = new Lambda(request =>
+        {
+            sent.Add((request.RequestUri?.AbsolutePath, request.Headers.Authorization?.ToString()));
+            var response = new HttpResponseMessage(sent.Count switch
+            {
+                1 => HttpStatusCode.Unauthorized,
+                2 => HttpStatusCode.Found,
+                3 => HttpStatusCode.Unauthorized,
+                _ => HttpStatusCode.OK,
+            }) { RequestMessage = request };
+            response.Headers.Location = sent.Count == 2 ? new Uri("/orders/moved", UriKind.Relative) : null;
+            return Task.FromResult(response);
+        });
+        using var services = new TestServices();
+        using var invoker = new HttpMessageInvoker(new RedirectGuard { MaxRedirects = 5, InnerHandler = Direct(services, primary) });
+
+        using var response = await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, Api), CancellationToken.None);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "one resend per send, across the hops the guard follows");
+        sent.Should().Equal(("/orders", "Bearer token-1"), ("/orders", "Bearer token-2"), ("/orders/moved", "Bearer token-2"));
+    }
+
+    [Fact]
+    public async Task AnOuterRetry_IsANewSend_WithAResendOfItsOwn()
+    {
+        var sent = new List<(string?, string?)>();
+        var primary = new Lambda(request =>
+        {
+            sent.Add((request.RequestUri?.AbsolutePath, request.Headers.Authorization?.ToString()));
+            var status = sent.Count switch { 1 => HttpStatusCode.Unauthorized, 2 => HttpStatusCode.ServiceUnavailable, 3 => HttpStatusCode.Unauthorized, _ => HttpStatusCode.OK };
+            return Task.FromResult(new HttpResponseMessage(status) { RequestMessage = request });
+        });
+        using var services = new TestServices();
+        using var invoker = new HttpMessageInvoker(new RetryOnce { InnerHandler = new RedirectGuard { InnerHandler = Direct(services, primary) } });
+
+        using var response = await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, Api), CancellationToken.None);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        sent.Select(s => s.Item2).Should().Equal("Bearer token-1", "Bearer token-2", "Bearer token-2", "Bearer token-3");
     }
 
     [Fact]

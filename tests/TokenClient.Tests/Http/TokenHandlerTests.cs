@@ -162,10 +162,10 @@ public class TokenHandlerTests
         using var harness = new Harness();
         var inner = new AtOnce((HttpStatusCode)first);
         var client = harness.Services.Provider.GetRequiredService<TokenClient.Clients.TokenClientFactory>().Named(TestServices.ClientName);
-        using var invoker = new HttpMessageInvoker(new TokenHandler(client, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+        using var invoker = new HttpMessageInvoker(new RedirectGuard
         {
-            InnerHandler = inner,
             MaxRedirects = 5,
+            InnerHandler = new TokenHandler(client, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { InnerHandler = inner },
         });
         await client.GetTokenAsync(); // cached: the handler takes its synchronous path
 
