@@ -70,9 +70,9 @@ public class HitPathBenchmarks
 
         var token = new AuthenticationHeaderValue("Bearer", "token");
         _constant = new HttpMessageInvoker(new ConstantAuthorization(token) { InnerHandler = new OkHandler() });
-        // The handler AddTokenHandler puts on an HttpClient, with redirects taken over as from the default primary handler.
+        // The handlers AddTokenHandler puts on an HttpClient, with redirects taken over as from the default primary handler.
         var named = _services.GetRequiredService<TokenClientFactory>().Named("Generic");
-        _withToken = new HttpMessageInvoker(new TokenHandler(named, NullLogger.Instance) { InnerHandler = new OkHandler(), MaxRedirects = 50 });
+        _withToken = new HttpMessageInvoker(new RedirectGuard { MaxRedirects = 50, InnerHandler = new TokenHandler(named, NullLogger.Instance) { InnerHandler = new OkHandler() } });
     }
 
     [GlobalCleanup]
