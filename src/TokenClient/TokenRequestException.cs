@@ -44,4 +44,7 @@ public class TokenRequestException : Exception
 
     /// <summary>Worth retrying later: 408, 429, 5xx, a timeout or a network failure.</summary>
     public bool IsTransient { get; }
+
+    /// <summary>How long the server asked to wait before the next attempt (its Retry-After), where it said.</summary>
+    internal TimeSpan? RetryAfter { get; set; }
 }

@@ -61,14 +61,11 @@ public class SecretsTests
     {
         var options = new TokenClientOptions { ClientId = "id", ClientSecret = Secret, Password = "pw-secret", Username = "u" };
         var token = new AccessToken(IssuedToken, "Bearer", DateTimeOffset.UnixEpoch);
-        var response = new TokenClient.Endpoint.TokenResponse(IssuedToken, TimeSpan.FromMinutes(1), null, "refresh-secret");
         var issued = new TokenClient.Caching.IssuedToken(token, DateTimeOffset.UnixEpoch, 0, "refresh-secret");
 
-        var shown = string.Join("\n", options.ToString(), token.ToString(), response.ToString(), issued.ToString());
+        var shown = string.Join("\n", options.ToString(), token.ToString(), issued.ToString());
 
         shown.Should().NotContain(Secret).And.NotContain("pw-secret").And.NotContain(IssuedToken).And.NotContain("refresh-secret");
-        response.ToString().Should().Be("token response, lifetime 00:01:00", "what is safe to show is shown");
-        (response with { Lifetime = null }).ToString().Should().Be("token response, lifetime unknown");
         issued.ToString().Should().Be($"{token}, received 1970-01-01T00:00:00.0000000+00:00");
         foreach (var (type, members) in new[]
         {

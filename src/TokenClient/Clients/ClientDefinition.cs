@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using TokenClient.Configuration;
 using TokenClient.Credentials;
+using TokenClient.Caching;
 using TokenClient.Endpoint;
 using TokenClient.Http;
 using TokenClient.Providers;
@@ -17,7 +18,7 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class ClientDefinition
 {
-    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline<Attempt> pipeline, TimeProvider time)
+    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline<IssuedToken> pipeline, TimeProvider time)
     {
         Name = name;
         Options = options;
@@ -45,7 +46,7 @@ internal sealed class ClientDefinition
 
     public Uri Endpoint { get; }
 
-    public ResiliencePipeline<Attempt> Pipeline { get; }
+    public ResiliencePipeline<IssuedToken> Pipeline { get; }
 
     /// <summary>What the API handler applies: headers, the API's rejection rule, the plain-http rule.</summary>
     public HandlerPolicy Policy { get; }

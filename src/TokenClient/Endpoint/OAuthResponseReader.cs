@@ -2,11 +2,12 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TokenClient.Caching;
 using TokenClient.Http;
 
 namespace TokenClient.Endpoint;
 
-/// <summary>Reads RFC 6749 token responses: 5.1 on success, 5.2 on error.</summary>
+/// <summary>Reads RFC 6749 token responses (5.1 on success, 5.2 on error) into the token issued, and checks what any provider read.</summary>
 internal static class OAuthResponseReader
 {
     // A token that claims to live longer than this is treated as living this long: it keeps
@@ -16,8 +17,9 @@ internal static class OAuthResponseReader
     // A token that claims to live less than this is refused: caching it would turn every call into a token request.
     internal static readonly TimeSpan MinLifetime = TimeSpan.FromSeconds(2);
 
-    public static TokenResponse Read(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
+    public static IssuedToken Read(TokenRequestContext context, in Answer answer)
     {
+        var (status, body) = (answer.Status, answer.Body);
         var parsed = TryDeserialize(body, out var problem);
         if (!IsSuccess(status))
         {
@@ -31,31 +33,38 @@ internal static class OAuthResponseReader
             throw TokenErrors.UnreadableResponse(context, status, problem!);
         }
 
-        return ToTokenResponse(context, status, parsed);
+        return Issue(context, answer, parsed);
     }
 
     internal static bool IsSuccess(HttpStatusCode status) => (int)status is >= 200 and <= 299;
 
-    /// <summary>Checks a parsed body (RFC 6749 section 5.1) and turns it into a token response.</summary>
-    internal static TokenResponse ToTokenResponse(TokenRequestContext context, HttpStatusCode status, OAuthTokenResponse parsed)
-    {
-        if (!string.IsNullOrEmpty(parsed.Error))
-        {
-            throw TokenErrors.FromOAuthError(context, status, parsed.Error, parsed.ErrorDescription);
-        }
+    /// <summary>Checks a parsed body (RFC 6749 section 5.1, or a provider's envelope around one) and issues its token.</summary>
+    internal static IssuedToken Issue(TokenRequestContext context, in Answer answer, OAuthTokenResponse parsed) =>
+        string.IsNullOrEmpty(parsed.Error)
+            ? Issue(context, answer, parsed.AccessToken, parsed.TokenType, parsed.ExpiresIn, parsed.Scope, parsed.RefreshToken)
+            : throw TokenErrors.FromOAuthError(context, answer.Status, parsed.Error, parsed.ErrorDescription);
 
-        if (string.IsNullOrEmpty(parsed.AccessToken))
+    /// <summary>
+    /// The token a provider read from the answer, checked as every provider's is (an access token that fits a header, a
+    /// token type, a lifetime within bounds), with its expiry counted from the answer's arrival.
+    /// </summary>
+    internal static IssuedToken Issue(TokenRequestContext context, in Answer answer, string? accessToken, string? tokenType, double? expiresIn, string? scope, string? refreshToken)
+    {
+        var status = answer.Status;
+        if (string.IsNullOrEmpty(accessToken))
         {
             throw TokenErrors.UnreadableResponse(context, status, "the response has no access_token");
         }
 
-        if (BearerTokenSyntax.FirstInvalid(parsed.AccessToken) is { } position)
+        if (BearerTokenSyntax.FirstInvalid(accessToken) is { } position)
         {
             throw TokenErrors.InvalidResponse(context, status,
                 $"access_token has a character that RFC 6750 does not allow in a bearer token (at position {position}); such a token cannot be sent in a header");
         }
 
-        return new TokenResponse(parsed.AccessToken, ReadLifetime(context, status, parsed.ExpiresIn), parsed.Scope, parsed.RefreshToken, ReadTokenType(context, status, parsed.TokenType));
+        var type = ReadTokenType(context, status, tokenType);
+        var expiresAt = TokenLifetime.ExpiresAt(accessToken, ReadLifetime(context, status, expiresIn), answer.ReceivedAt, context.Options.DefaultLifetime);
+        return new IssuedToken(new AccessToken(accessToken, type, expiresAt, scope), answer.ReceivedAt, answer.ReceivedTimestamp, refreshToken);
     }
 
     // Bearer, or with Dpop a DPoP-bound token (RFC 9449 section 5). A server that ignored the proof and issued a Bearer

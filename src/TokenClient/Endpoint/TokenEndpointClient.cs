@@ -18,7 +18,7 @@ internal sealed class TokenEndpointClient
 {
     private readonly TokenRequestContext _context;
     private readonly TokenRequestShaper _shaper;
-    private readonly ResiliencePipeline<Attempt> _pipeline;
+    private readonly ResiliencePipeline<IssuedToken> _pipeline;
     private readonly TokenEndpointTransport _transport;
     private readonly FailureCooldown _cooldown;
     private readonly TimeProvider _time;
@@ -35,7 +35,7 @@ internal sealed class TokenEndpointClient
     public TokenEndpointClient(
         TokenRequestContext context,
         TokenRequestShaper shaper,
-        ResiliencePipeline<Attempt> pipeline,
+        ResiliencePipeline<IssuedToken> pipeline,
         IHttpClientFactory httpClientFactory,
         string httpClientName,
         TimeProvider time,
@@ -127,16 +127,20 @@ internal sealed class TokenEndpointClient
     private async Task<IssuedToken> SendResilientlyAsync(string? refreshToken, CancellationToken cancellationToken)
     {
         TokenRequestException? lastFailure = null;
-        Attempt attempt;
         try
         {
-            attempt = await _pipeline.ExecuteAsync(
+            return await _pipeline.ExecuteAsync(
                 async token =>
                 {
-                    var result = await AttemptAsync(refreshToken, token).ConfigureAwait(false);
-                    // Stryker disable once NullCoalescing : a result without a failure is a token, and then the last failure is not read
-                    lastFailure = result.Failure ?? lastFailure;
-                    return result;
+                    try
+                    {
+                        return await AttemptAsync(refreshToken, token).ConfigureAwait(false);
+                    }
+                    catch (TokenRequestException ex)
+                    {
+                        lastFailure = ex;
+                        throw;
+                    }
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -145,8 +149,6 @@ internal sealed class TokenEndpointClient
             var total = ex.Timeout == _context.Options.TotalTimeout && lastFailure is not null;
             throw total ? TokenErrors.GaveUp(_context, lastFailure!, ex) : TokenErrors.TimedOut(_context, ex, ex.Timeout);
         }
-
-        return attempt.Failure is { } failure ? throw failure : attempt.Token;
     }
 
     // An endpoint that answered as an OAuth endpoint (invalid_client, a 5xx) is still the endpoint: only a failure to reach
@@ -159,7 +161,8 @@ internal sealed class TokenEndpointClient
         }
     }
 
-    private async ValueTask<Attempt> AttemptAsync(string? refreshToken, CancellationToken cancellationToken)
+    // One attempt: the token issued, or a TokenRequestException that carries the server's Retry-After.
+    private async ValueTask<IssuedToken> AttemptAsync(string? refreshToken, CancellationToken cancellationToken)
     {
         // With DPoP, a server that wants a nonce refuses the first proof with use_dpop_nonce and gives one: the request goes
         // again once with it (RFC 9449 section 8), a new proof and assertion, within this attempt.
@@ -194,15 +197,15 @@ internal sealed class TokenEndpointClient
             catch (TokenRequestException ex)
             {
                 ForgetEndpointAfter(ex);
-                return new Attempt(default, ex, RetryAfter: null);
+                throw;
             }
 
             // A nonce other than the one this proof carried (another request's round may have kept it already).
             var newNonce = _proofs?.Keep(context.Endpoint, atTokenEndpoint: true, answer.DpopNonce) is { } given && given != sentNonce;
             try
             {
-                var parsed = _shaper.ReadResponse(context, answer.Status, answer.Body);
-                var token = new AccessToken(parsed.AccessToken, parsed.TokenType, TokenLifetime.ExpiresAt(parsed, answer.ReceivedAt, _context.Options), parsed.Scope);
+                var issued = _shaper.ReadResponse(context, answer);
+                var token = issued.Token;
 
                 // A body that came slowly may have used up the lifetime counted from the headers: what is left must still be
                 // the minimum lifetime, or the token would be cached, shared, or handed out already expired.
@@ -217,7 +220,7 @@ internal sealed class TokenEndpointClient
                     Log.DpopNotBound(_logger, _context.ClientName, token.TokenType);
                 }
 
-                return new Attempt(new IssuedToken(token, answer.ReceivedAt, answer.ReceivedTimestamp, parsed.RefreshToken), Failure: null, RetryAfter: null);
+                return issued;
             }
             catch (TokenRequestException ex) when (round == 0 && newNonce && ex.Error == "use_dpop_nonce")
             {
@@ -226,7 +229,8 @@ internal sealed class TokenEndpointClient
             catch (TokenRequestException ex)
             {
                 ForgetEndpointAfter(ex);
-                return new Attempt(default, ex, answer.RetryDelay);
+                ex.RetryAfter = answer.RetryDelay;
+                throw;
             }
         }
     }

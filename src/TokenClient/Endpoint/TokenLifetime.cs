@@ -7,16 +7,16 @@ internal static class TokenLifetime
 {
     // expires_in first; else the JWT's exp, unless the server's clock puts it in our past or too near (under the
     // minimum lifetime) to trust; else the configured default.
-    public static DateTimeOffset ExpiresAt(TokenResponse parsed, DateTimeOffset receivedAt, TokenClientOptions options)
+    public static DateTimeOffset ExpiresAt(string accessToken, TimeSpan? lifetime, DateTimeOffset receivedAt, TimeSpan defaultLifetime)
     {
-        if (parsed.Lifetime is { } lifetime)
+        if (lifetime is { } said)
         {
-            return receivedAt + lifetime;
+            return receivedAt + said;
         }
 
-        if (JwtExpiry.TryRead(parsed.AccessToken) is not { } exp || exp - receivedAt < OAuthResponseReader.MinLifetime)
+        if (JwtExpiry.TryRead(accessToken) is not { } exp || exp - receivedAt < OAuthResponseReader.MinLifetime)
         {
-            return receivedAt + options.DefaultLifetime;
+            return receivedAt + defaultLifetime;
         }
 
         return receivedAt + Durations.Shorter(exp - receivedAt, OAuthResponseReader.MaxLifetime);

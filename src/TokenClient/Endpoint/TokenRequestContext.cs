@@ -19,15 +19,3 @@ internal sealed record TokenRequestContext(string ClientName, TokenClientOptions
     /// <summary>The client's Basic credentials (RFC 6749 section 2.3.1), encoded once for every request of the context.</summary>
     public AuthenticationHeaderValue BasicCredentials => _basicCredentials ??= ClientSecretBasic.Header(Options.ClientId!, Options.ClientSecret!);
 }
-
-/// <summary>A successful token response, as the shaper read it from the wire.</summary>
-/// <param name="AccessToken">The token.</param>
-/// <param name="Lifetime">From <c>expires_in</c>; null when the response did not say.</param>
-/// <param name="Scope">The granted scope, if the response said.</param>
-/// <param name="RefreshToken">A refresh token, if the response carried one.</param>
-/// <param name="TokenType">"Bearer", or "DPoP" for a token bound to the client's DPoP key.</param>
-internal readonly record struct TokenResponse(string AccessToken, TimeSpan? Lifetime, string? Scope, string? RefreshToken, string TokenType = "Bearer")
-{
-    // The generated ToString would print both tokens.
-    public override string ToString() => $"token response, lifetime {Lifetime?.ToString() ?? "unknown"}";
-}

@@ -8,22 +8,19 @@ using TokenClient.Diagnostics;
 namespace TokenClient.Endpoint;
 
 /// <summary>
-/// One attempt at the token endpoint: a token, or the failure with the delay the server asked for
-/// (Retry-After). A failure is an outcome here, not an exception, so that the retry strategy reads the
-/// delay from it.
+/// The Polly pipeline of one client definition, shared by its tenants: total timeout, retries of transient failures, attempt
+/// timeout. An attempt gives the token issued, or throws a <see cref="TokenRequestException"/> that carries the delay the
+/// server asked for (Retry-After), which the retry reads.
 /// </summary>
-internal readonly record struct Attempt(IssuedToken Token, TokenRequestException? Failure, TimeSpan? RetryAfter);
-
-/// <summary>The Polly pipeline of one client definition, shared by its tenants: total timeout, retries of transient failures, attempt timeout.</summary>
 internal static class TokenRequestPipeline
 {
-    public static ResiliencePipeline<Attempt> Build(string clientName, TokenClientOptions options, TimeProvider time, ILogger logger)
+    public static ResiliencePipeline<IssuedToken> Build(string clientName, TokenClientOptions options, TimeProvider time, ILogger logger)
     {
-        var builder = new ResiliencePipelineBuilder<Attempt> { TimeProvider = time, Name = TokenEndpointTransport.HttpClientNameOf(clientName) };
+        var builder = new ResiliencePipelineBuilder<IssuedToken> { TimeProvider = time, Name = TokenEndpointTransport.HttpClientNameOf(clientName) };
         builder.AddTimeout(options.TotalTimeout);
         if (options.MaxRetries > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions<Attempt>
+            builder.AddRetry(new RetryStrategyOptions<IssuedToken>
             {
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
@@ -31,14 +28,13 @@ internal static class TokenRequestPipeline
                 Delay = options.RetryDelay,
                 MaxDelay = options.MaxRetryDelay,
                 ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, options.MaxRetryDelay)),
-                // An outcome with an exception (an attempt that timed out) has no result: its RetryAfter is null.
-                DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Result.RetryAfter),
+                // An attempt that timed out says no delay: the backoff's applies.
+                DelayGenerator = args => new ValueTask<TimeSpan?>((args.Outcome.Exception as TokenRequestException)?.RetryAfter),
                 OnRetry = args =>
                 {
                     // Polly numbers the attempt that failed from 0: the next one is the (AttemptNumber + 2)th.
-                    var failure = args.Outcome.Exception is null ? args.Outcome.Result.Failure : null;
-                    Log.RetryingTokenRequest(logger, (Exception?)failure ?? args.Outcome.Exception, clientName, args.AttemptNumber + 2, args.RetryDelay.TotalSeconds,
-                        failure?.Message ?? "the attempt timed out");
+                    Log.RetryingTokenRequest(logger, args.Outcome.Exception, clientName, args.AttemptNumber + 2, args.RetryDelay.TotalSeconds,
+                        (args.Outcome.Exception as TokenRequestException)?.Message ?? "the attempt timed out");
                     return default;
                 },
             });
@@ -49,10 +45,10 @@ internal static class TokenRequestPipeline
     }
 
     // Transient failures only, and never longer than the server's own Retry-After allows within our cap.
-    private static bool ShouldRetry(Outcome<Attempt> outcome, TimeSpan maxRetryDelay) => outcome switch
+    private static bool ShouldRetry(Outcome<IssuedToken> outcome, TimeSpan maxRetryDelay) => outcome.Exception switch
     {
-        { Exception: TimeoutRejectedException } => true,
-        { Exception: null, Result: { Failure.IsTransient: true, RetryAfter: var retryAfter } } => retryAfter is null || retryAfter <= maxRetryDelay,
+        TimeoutRejectedException => true,
+        TokenRequestException { IsTransient: true, RetryAfter: var retryAfter } => retryAfter is null || retryAfter <= maxRetryDelay,
         _ => false,
     };
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using TokenClient.Caching;
 using TokenClient.Configuration;
 
 namespace TokenClient.Endpoint;
@@ -78,9 +79,8 @@ internal abstract class TokenRequestShaper
     /// <summary>Builds the token request; with a refresh token, where <see cref="UsesRefreshTokens"/>, the refresh grant.</summary>
     public abstract HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken);
 
-    /// <summary>Reads the token endpoint's answer into a token, or throws <see cref="TokenRequestException"/>.</summary>
-    public virtual TokenResponse ReadResponse(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body) =>
-        OAuthResponseReader.Read(context, status, body);
+    /// <summary>Reads the token endpoint's answer into the token issued, or throws <see cref="TokenRequestException"/>.</summary>
+    public virtual IssuedToken ReadResponse(TokenRequestContext context, in Answer answer) => OAuthResponseReader.Read(context, answer);
 
     /// <summary>A JSON object of string fields, in the given order, sent as <c>application/json</c>.</summary>
     protected static HttpContent JsonBody(IEnumerable<KeyValuePair<string, string>> fields)

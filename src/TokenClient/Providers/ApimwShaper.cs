@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TokenClient.Caching;
 using TokenClient.Configuration;
 using TokenClient.Endpoint;
 
@@ -23,8 +24,9 @@ internal sealed class ApimwShaper : TokenRequestShaper
             ("api_key", context.Options.ClientId),
             ("api_secret", context.Options.ClientSecret))));
 
-    public override TokenResponse ReadResponse(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
+    public override IssuedToken ReadResponse(TokenRequestContext context, in Answer answer)
     {
+        var (status, body) = (answer.Status, answer.Body);
         ApimwEnvelope? envelope = null;
         try
         {
@@ -50,7 +52,7 @@ internal sealed class ApimwShaper : TokenRequestShaper
             null => throw TokenErrors.UnreadableResponse(context, status, "the response body is not an APIMW envelope"),
             { Success: not true } => throw TokenErrors.UnreadableResponse(context, status, "the envelope says success is not true and gives no error code"),
             { Data: null } => throw TokenErrors.UnreadableResponse(context, status, "the envelope has no data"),
-            _ => OAuthResponseReader.ToTokenResponse(context, status, envelope.Data),
+            _ => OAuthResponseReader.Issue(context, answer, envelope.Data),
         };
     }
 }

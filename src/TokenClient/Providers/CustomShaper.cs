@@ -1,4 +1,5 @@
 using System.Net;
+using TokenClient.Caching;
 using TokenClient.Configuration;
 using TokenClient.Endpoint;
 using TokenClient.Http;
@@ -41,19 +42,20 @@ internal sealed class CustomShaper(TokenProvider provider) : TokenRequestShaper
         return request;
     }
 
-    public override TokenResponse ReadResponse(TokenRequestContext context, HttpStatusCode status, ReadOnlySpan<byte> body)
+    public override IssuedToken ReadResponse(TokenRequestContext context, in Answer answer)
     {
+        var status = answer.Status;
         TokenProviderResponse read;
         try
         {
-            var bytes = body.ToArray();
+            var copy = answer; // the lambda below cannot capture an in parameter
             read = provider.ReadResponse(new TokenProviderAnswer(
                 status,
-                bytes,
+                answer.Body,
                 () =>
                 {
-                    var oauth = OAuthResponseReader.Read(context, status, bytes);
-                    return new TokenProviderResponse(oauth.AccessToken, oauth.Lifetime, oauth.Scope);
+                    var issued = OAuthResponseReader.Read(context, copy);
+                    return new TokenProviderResponse(issued.Token.Value, issued.Lifetime, issued.Token.Scope);
                 },
                 (error, description) => TokenErrors.FromOAuthError(context, status, error, description)));
         }
@@ -67,11 +69,6 @@ internal sealed class CustomShaper(TokenProvider provider) : TokenRequestShaper
         }
 
         // The same checks as an RFC 6749 answer: a Bearer token that fits a header, a lifetime within bounds.
-        return OAuthResponseReader.ToTokenResponse(context, status, new OAuthTokenResponse
-        {
-            AccessToken = read.AccessToken,
-            ExpiresIn = read.Lifetime?.TotalSeconds,
-            Scope = read.Scope,
-        });
+        return OAuthResponseReader.Issue(context, answer, read.AccessToken, tokenType: null, read.Lifetime?.TotalSeconds, read.Scope, refreshToken: null);
     }
 }

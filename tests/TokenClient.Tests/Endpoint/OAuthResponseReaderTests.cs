@@ -40,7 +40,7 @@ public class OAuthResponseReaderTests
     [InlineData(201)]
     [InlineData(299)]
     public void SuccessStatuses_FromTwoHundredToTwoNinetyNine_AreRead(int status) =>
-        Read((HttpStatusCode)status, """{"access_token":"abc"}""").AccessToken.Should().Be("abc");
+        Read((HttpStatusCode)status, """{"access_token":"abc"}""").Token.Value.Should().Be("abc");
 
     [Theory]
     [InlineData(199)]
@@ -78,7 +78,7 @@ public class OAuthResponseReaderTests
     [InlineData("bearer")]
     [InlineData("BEARER")]
     public void TokenType_BearerInAnyCase_IsAccepted(string type) =>
-        Read(HttpStatusCode.OK, $$"""{"access_token":"abc","token_type":"{{type}}"}""").AccessToken.Should().Be("abc");
+        Read(HttpStatusCode.OK, $$"""{"access_token":"abc","token_type":"{{type}}"}""").Token.Value.Should().Be("abc");
 
     [Theory]
     [InlineData("", "the response body is empty")]
@@ -107,12 +107,12 @@ public class OAuthResponseReaderTests
     {
         var jwt = $"e30.{Base64Url($$"""{"exp":{{Now.ToUnixTimeSeconds() + expInSeconds}}}""")}.sig";
 
-        TokenLifetime.ExpiresAt(new TokenResponse(jwt, null, null, null), Now, Options).Should().Be(Now.AddSeconds(expected));
+        TokenLifetime.ExpiresAt(jwt, null, Now, Options.DefaultLifetime).Should().Be(Now.AddSeconds(expected));
     }
 
     [Fact]
     public void ExpiresIn_WinsOverTheJwtExp() =>
-        TokenLifetime.ExpiresAt(new TokenResponse($"e30.{Base64Url($$"""{"exp":{{Now.ToUnixTimeSeconds() + 100}}}""")}.sig", TimeSpan.FromSeconds(60), null, null), Now, Options)
+        TokenLifetime.ExpiresAt($"e30.{Base64Url($$"""{"exp":{{Now.ToUnixTimeSeconds() + 100}}}""")}.sig", TimeSpan.FromSeconds(60), Now, Options.DefaultLifetime)
             .Should().Be(Now.AddSeconds(60));
 
     [Fact]
@@ -127,7 +127,8 @@ public class OAuthResponseReaderTests
 
     private static Answer Answer(RetryConditionHeaderValue? retryAfter) => new(HttpStatusCode.TooManyRequests, retryAfter, [], Now, 0, 0);
 
-    private static TokenResponse Read(HttpStatusCode status, string body) => OAuthResponseReader.Read(Context, status, Encoding.UTF8.GetBytes(body));
+    private static TokenClient.Caching.IssuedToken Read(HttpStatusCode status, string body) =>
+        OAuthResponseReader.Read(Context, new Answer(status, null, Encoding.UTF8.GetBytes(body), Now, 0, 0));
 
     private static string Base64Url(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
