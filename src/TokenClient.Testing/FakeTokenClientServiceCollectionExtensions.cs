@@ -29,7 +29,6 @@ public static class FakeTokenClientServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
 
-        // Stryker disable once Statement : AddTokenClient and AddKeyedSingleton below refuse an empty name the same way
         ArgumentException.ThrowIfNullOrEmpty(name);
         var registered = services.Any(d => d.IsKeyedService && d.ServiceType == typeof(ITokenClient) && Equals(d.ServiceKey, name));
         if (!registered)

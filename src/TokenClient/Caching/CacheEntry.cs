@@ -36,7 +36,6 @@ internal sealed class CacheEntry : IDisposable
 
     public void Dispose()
     {
-        // Stryker disable once Boolean : a callback that still runs re-arms a disposed timer, which does nothing
         _disposed = true;
         _timer.Dispose();
     }

@@ -99,7 +99,6 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
                 entry.Dispose();
                 Log.TokenInvalidated(_logger, _clientName);
 
-                // Stryker disable once Statement : without it the loop runs once more and stops, its exchange failing on the emptied field
                 return;
             }
 
@@ -221,7 +220,6 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         }
         else
         {
-            // Stryker disable once Statement : reached only when Invalidate empties the field between the failure and this exchange, which no test can time
             replacement.Dispose();
         }
     }

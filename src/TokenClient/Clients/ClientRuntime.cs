@@ -31,12 +31,10 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
     public ILogger CacheLogger { get; } = loggerFactory.CreateLogger<CachingTokenClient>();
 
     /// <summary>Made when first needed, as is the shared cache's: a serverless function's cold start makes neither.</summary>
-    // Stryker disable once Assignment : a logger made at every call logs the same, to the same category
     public ILogger FactoryLogger => _factoryLogger ??= loggerFactory.CreateLogger<TokenClientFactory>(); // two threads may each make one: either serves
 
     public ILogger EndpointLogger { get; } = loggerFactory.CreateLogger<TokenEndpointClient>();
 
-    // Stryker disable once Assignment : a logger made at every call logs the same, to the same category
     public ILogger SharedLogger => _sharedLogger ??= loggerFactory.CreateLogger<SharedTokenStore>();
 
     /// <summary>

@@ -125,7 +125,6 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     /// </summary>
     internal void DropAll()
     {
-        // Stryker disable once Linq : the order in which the entries drop their tokens makes no difference
         foreach (var entry in _tenants.Values.Append(_own))
         {
             if (entry.Cache.Held is { } held)
@@ -185,10 +184,8 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     {
         lock (_gate)
         {
-            // Stryker disable once Statement : TryEntry checked it outside the lock; only a disposal in between reaches it, which no test can time
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_tenants.TryGetValue(tenant, out entry!))
-            // Stryker disable once Block : only another thread adding the same tenant meanwhile reaches it, which no test can time
             {
                 return true;
             }

@@ -70,7 +70,6 @@ internal sealed class TenantEntry : ITokenClient
 
         var pending = Cache.GetTokenAsync(cancellationToken);
         if (pending.IsCompletedSuccessfully)
-        // Stryker disable once Block : without this shortcut the async method below completes at once all the same
         {
             return pending;
         }
@@ -105,7 +104,6 @@ internal sealed class TenantEntry : ITokenClient
         {
             _owner.Existing(Tenant)?.Invalidate(rejected);
 
-            // Stryker disable once Statement : without it the retired cache is told too, which holds nothing any more
             return;
         }
 

@@ -131,7 +131,6 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
 
         lock (_gate)
         {
-            // Stryker disable once Block : reached only when two threads build the same client at once, which no test can time
             if (_clients.TryGetValue(name, out var existing))
             {
                 return existing;
@@ -153,7 +152,6 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         lock (_gate)
         {
             // A client not used yet is built from the options of the day it is first used, not those validated before.
-            // Stryker disable once Update : the count is only compared with itself: counting down tells a change as well
             _changes++;
             if (name is not null)
             {

@@ -89,7 +89,6 @@ internal static class OptionKeys
         new(name, (o, s) => set(o, s.Value), value, value);
 
     /// <summary>Name/value pairs as one comparable value, in a fixed order.</summary>
-    // Stryker disable once Linq : any fixed order compares as well; descending is one
     public static string Pairs(IDictionary<string, string> pairs) =>
         string.Join('\n', pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}\u0000{p.Value}"));
 

@@ -105,7 +105,6 @@ internal sealed class SecretRedactor
 
             var secrets = new List<string>();
             var forms = new List<string>();
-            // Stryker disable once Linq : the order of the tokens is lost anyway: their forms are sorted by length
             foreach (var token in _recentAccessTokens.Append(_refreshToken).Append(_lastAssertion).Append(_lastProof).Append(_previousProof))
             {
                 SecretForms.Add(token, secrets, forms);
@@ -145,7 +144,6 @@ internal sealed class SecretRedactor
     // The text as a server may have encoded it once or twice (JSON, URL, HTML), searched for each secret itself.
     private bool HidesSecret(string text)
     {
-        // Stryker disable once Initializer : the text itself comes back as one of its decodings, unchanged when it has nothing to decode
         var views = new HashSet<string>(StringComparer.Ordinal) { text };
         var round = new List<string> { text };
         for (var depth = 0; depth < 2; depth++)

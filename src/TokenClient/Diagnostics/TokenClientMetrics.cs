@@ -42,17 +42,14 @@ internal sealed class TokenClientMetrics
     // whenever it is made): a serverless function's cold start does not pay for them.
 
     /// <summary>API requests the handler resent with a new token after the API rejected the first.</summary>
-    // Stryker disable once NullCoalescing : without the check outside the lock, Made checks again inside it
     public Counter<long> Resends => _resends ?? Made(ref _resends,
         "tokenclient.handler.resends", "{request}", "API requests resent once with a new token after the API rejected the token.");
 
     /// <summary>Background renewals, by client and outcome.</summary>
-    // Stryker disable once NullCoalescing : without the check outside the lock, Made checks again inside it
     public Counter<long> Renewals => _renewals ?? Made(ref _renewals,
         "tokenclient.cache.renewals", "{renewal}", "Renewals run in the background while the token held was still valid, by client and outcome.");
 
     /// <summary>Calls the failure cooldown answered with the last failure, without a request.</summary>
-    // Stryker disable once NullCoalescing : without the check outside the lock, Made checks again inside it
     public Counter<long> CooldownRejections => _cooldownRejections ?? Made(ref _cooldownRejections,
         "tokenclient.cooldown.rejections", "{request}", "Calls failed at once with the last failure, during the cooldown after a permanent failure, by client and error type.");
 
@@ -60,13 +57,11 @@ internal sealed class TokenClientMetrics
     {
         lock (_gate)
         {
-            // Stryker disable once Assignment : a meter gives back the instrument it made with the same name, unit and description
             return counter ??= _meter.CreateCounter<long>(name, unit, description);
         }
     }
 
     /// <summary>The counts of the client <paramref name="clientName"/>, shared by all its tenants' caches.</summary>
-    // Stryker disable once NullCoalescing : without the search outside the lock, Add searches again inside it
     public CacheStatistics CacheOf(string clientName) => Find(_caches, clientName) ?? Add(clientName);
 
     private static CacheStatistics? Find(CacheStatistics[] caches, string clientName)

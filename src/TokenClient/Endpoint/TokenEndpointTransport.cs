@@ -96,7 +96,6 @@ internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactor
             // Read to its end into a pooled buffer (the size announced, else 4 KB, growing up to the limit), then copied
             // out once: no buffer of its own per acquisition.
             var announced = response.Content.Headers.ContentLength;
-            // Stryker disable once NullCoalescing : the size announced saves the buffer's growth, not a byte of the result
             var buffer = ArrayPool<byte>.Shared.Rent(BufferSize(announced + 1 ?? 4096, limit));
             try
             {
@@ -114,7 +113,6 @@ internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactor
                     {
                         var larger = ArrayPool<byte>.Shared.Rent(BufferSize(buffer.Length * 2L, limit));
                         buffer.AsSpan(0, filled).CopyTo(larger);
-                        // Stryker disable once Statement : a buffer not returned is collected; the pool rents another
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = larger;
                     }
@@ -130,6 +128,5 @@ internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactor
     }
 
     // Room for one byte past the limit, so that a body over it is seen. Only a limit of int.MaxValue reaches the cap.
-    // Stryker disable once Linq : renting Array.MaxLength bytes succeeds on Linux, which commits its pages only when written
     private static int BufferSize(long wanted, int limit) => (int)Math.Min(Math.Min(wanted, limit + 1L), Array.MaxLength);
 }

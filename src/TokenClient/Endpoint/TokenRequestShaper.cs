@@ -23,7 +23,6 @@ internal abstract class TokenRequestShaper
     public abstract string Name { get; }
 
     /// <summary>Whether the provider renews with a refresh token (RFC 6749 section 6) when it has one.</summary>
-    // Stryker disable once Boolean : only Wokelo's request carries a refresh token; for the others one kept would never be sent
     public virtual bool UsesRefreshTokens => false;
 
     /// <summary>The endpoint used when <see cref="TokenClientOptions.TokenEndpoint"/> is not set; null where the user must give one.</summary>

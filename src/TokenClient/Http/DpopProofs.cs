@@ -36,7 +36,6 @@ internal sealed class DpopProofs
     public DpopProofs(TimeProvider time)
     {
         _time = time;
-        // Stryker disable once Boolean : the public point is the same either way, and only it is read
         var point = _key.ExportParameters(includePrivateParameters: false).Q;
         _x = CompactJws.Base64Url(point.X);
         _y = CompactJws.Base64Url(point.Y);
@@ -51,7 +50,6 @@ internal sealed class DpopProofs
     {
         var sent = nonce = _nonces.GetValueOrDefault(Key(target, atTokenEndpoint: accessToken is null));
         var issuedAt = _time.GetUtcNow().ToUnixTimeSeconds();
-        // Stryker disable once String : an EC key signs ES256 whatever the name says; the header written below names it
         return CompactJws.Sign(_key, "ES256", writer =>
         {
             writer.WriteString("typ", "dpop+jwt");
@@ -130,7 +128,6 @@ internal sealed class DpopProofs
         foreach (var parameter in (parameters ?? "").Split(',', StringSplitOptions.TrimEntries))
         {
             var equals = parameter.IndexOf('=', StringComparison.Ordinal);
-            // Stryker disable once Equality : a parameter that begins with '=' has an empty name, which is not "error" either way
             if (equals > 0 && parameter.AsSpan(0, equals).Trim().Equals("error", StringComparison.OrdinalIgnoreCase))
             {
                 return parameter[(equals + 1)..].Trim().Trim('"');

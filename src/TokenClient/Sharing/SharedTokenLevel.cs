@@ -110,7 +110,6 @@ internal sealed class SharedTokenLevel
                 }
             }
 
-            // Stryker disable once Equality : on a running stopwatch, reaching the patience exactly or passing it is one instant apart
             if (!locking || waiting.Elapsed >= patience)
             {
                 // No lock to be had (none is registered, or it failed), or its holder took too long: fetch without it.
@@ -171,7 +170,6 @@ internal sealed class SharedTokenLevel
         endpoint.Took(issued);
         Log.SharedTokenTaken(_logger, _clientName, value.ExpiresAt, issued.RenewAt!.Value);
 
-        // Stryker disable once Boolean : a token found is taken whatever Ok says
         return (true, issued);
     }
 

@@ -63,7 +63,6 @@ internal sealed class SharedTokenStore
             async ct =>
             {
                 await _cache.SetAsync(key, value, entry, ct).ConfigureAwait(false);
-                // Stryker disable once Boolean : the value of a write's answer is never read, only that it came
                 return true;
             },
             timeout,
@@ -138,7 +137,6 @@ internal sealed class SharedTokenStore
         {
             Abandon(task);
 
-            // Stryker disable once Statement : without it the call reports no answer, and the acquisition goes on to the endpoint with the same cancelled token, which throws the same cancellation
             throw;
         }
         catch (OperationCanceledException)
@@ -160,7 +158,6 @@ internal sealed class SharedTokenStore
     }
 
     // A call left behind by its timeout may still fail: its exception is observed, not thrown at finalization.
-    // Stryker disable once Bitwise : with '&' the continuation also runs after a success, and observes nothing there
     private static void Abandon(Task? task) =>
         task?.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
