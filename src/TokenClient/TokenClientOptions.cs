@@ -89,36 +89,45 @@ public sealed class TokenClientOptions
     /// The fraction of a token's lifetime after which it is renewed in the background, in (0, 1).
     /// The rest of the lifetime is the margin in which the current token is still served.
     /// </summary>
+    [OptionRange(0.0, 1.0, MinimumIsExclusive = true, MaximumIsExclusive = true, Message = "{0} must be greater than {1} and less than {2}, not {3}.")]
     public double RefreshRatio { get; set; } = DefaultRefreshRatio;
 
     /// <summary>
     /// The lifetime assumed for a token whose response has no <c>expires_in</c> and that is not a
     /// JWT with an <c>exp</c> claim. Default: one hour.
     /// </summary>
+    [OptionRange(TokenLifetimes.Shortest, TokenLifetimes.Longest, Message = "{0} must be from {1} to {2}, the shortest and longest lifetimes a token may have, not {3}.")]
     public TimeSpan DefaultLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>How many times a transient failure (network, timeout, 408, 429, 5xx) is retried, with exponential backoff and jitter. 0 turns retries off. Default: 3.</summary>
+    [OptionRange(0, 100)]
     public int MaxRetries { get; set; } = 3;
 
     /// <summary>The median delay before the first retry; later ones grow exponentially. Default: 1 second.</summary>
+    [OptionRange("00:00:00", "1.00:00:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest wait before a retry. A <c>Retry-After</c> longer than this is not waited for: the failure is reported at once. Default: 30 seconds.</summary>
+    [OptionRange("00:00:00", "1.00:00:00", MinimumIsExclusive = true, Message = "{0} must be positive and at most {2}, not {3}.")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long one attempt at the token endpoint may take. Default: 10 seconds.</summary>
+    [OptionRange("00:00:00.010", "1.00:00:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long one acquisition may take, retries and their delays included. Default: 30 seconds.</summary>
+    [OptionRange("00:00:00.010", "1.00:00:00")]
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// After a permanent failure (such as <c>invalid_client</c>), how long callers get the same
     /// exception at once instead of calling the endpoint again. Zero turns it off. Default: 5 seconds.
     /// </summary>
+    [OptionRange("00:00:00", "10675199.02:48:05.4775807", Message = "{0} must not be negative, not {3}.")]
     public TimeSpan FailureCooldown { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The largest token response read, in bytes; a larger one is refused. Default: 1 MiB.</summary>
+    [OptionRange(1, int.MaxValue, Message = "{0} must be a positive number of bytes, not {3}.")]
     public int MaxResponseSize { get; set; } = 1024 * 1024;
 
     /// <summary>
@@ -134,6 +143,7 @@ public sealed class TokenClientOptions
     /// from request data: the cap bounds the memory a caller who controls them can make the client hold.
     /// Default: 10,000.
     /// </summary>
+    [OptionRange(1, int.MaxValue, Message = "{0} must be at least 1, not {3}.")]
     public int MaxTenants { get; set; } = 10_000;
 
     /// <summary>
@@ -151,6 +161,7 @@ public sealed class TokenClientOptions
     /// client goes on without the shared cache for a few seconds. Default: 1 second (a Redis client on a machine
     /// of one or two cores sees stalls of nearly a second now and then).
     /// </summary>
+    [OptionRange("00:00:00.010", "00:01:00")]
     public TimeSpan SharedCacheTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>

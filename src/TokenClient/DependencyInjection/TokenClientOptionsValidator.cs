@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TokenClient.Clients;
@@ -12,11 +11,13 @@ namespace TokenClient.DependencyInjection;
 /// <summary>Checks a client's configuration at start-up; every message names the client and the key.</summary>
 internal sealed class TokenClientOptionsValidator(IServiceProviderIsService registrations, ProviderCatalog providers) : IValidateOptions<TokenClientOptions>
 {
+    private static readonly TokenClientOptionsRanges s_ranges = new();
+
     public ValidateOptionsResult Validate(string? name, TokenClientOptions options)
     {
         // Binding's problems first; an empty section alone, since every key it should have held would be reported missing.
         var hasAssertionProvider = registrations is IServiceProviderIsKeyedService keyed && keyed.IsKeyedService(typeof(IClientAssertionProvider), name);
-        var problems = (options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(options, hasAssertionProvider, providers)))
+        var problems = (options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(name, options, hasAssertionProvider, providers)))
             .Concat(SharedCacheValidator.Problems(options, registrations));
         var failures = problems.Select(problem => $"Token client '{name}': {problem}").ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -54,58 +55,20 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
         }
     }
 
-    // The ranges Polly accepts, checked here so that the message names our key.
-    private static IEnumerable<string> ResilienceProblems(TokenClientOptions o)
+    // The ranges of single keys are declared on the options (TokenClientOptionsRanges); here, what spans keys.
+    private static IEnumerable<string> RangeProblems(string? name, TokenClientOptions o)
     {
-        var minTimeout = TimeSpan.FromMilliseconds(10);
-        var maxTimeout = TimeSpan.FromDays(1);
-        if (o.MaxRetries is < 0 or > 100)
+        if (s_ranges.Validate(name, o) is { Failed: true, Failures: { } failures })
         {
-            yield return $"MaxRetries must be from 0 to 100, not {o.MaxRetries}.";
+            foreach (var failure in failures)
+            {
+                yield return failure;
+            }
         }
 
-        if (o.RetryDelay < TimeSpan.Zero || o.RetryDelay > maxTimeout)
-        {
-            yield return $"RetryDelay must be from 00:00:00 to 1.00:00:00, not {o.RetryDelay}.";
-        }
-
-        if (o.MaxRetryDelay <= TimeSpan.Zero || o.MaxRetryDelay > maxTimeout)
-        {
-            yield return $"MaxRetryDelay must be positive and at most 1.00:00:00, not {o.MaxRetryDelay}.";
-        }
-
-        if (o.AttemptTimeout < minTimeout || o.AttemptTimeout > maxTimeout)
-        {
-            yield return $"AttemptTimeout must be from 00:00:00.010 to 1.00:00:00, not {o.AttemptTimeout}.";
-        }
-
-        if (o.TotalTimeout < minTimeout || o.TotalTimeout > maxTimeout)
-        {
-            yield return $"TotalTimeout must be from 00:00:00.010 to 1.00:00:00, not {o.TotalTimeout}.";
-        }
-        else if (o.TotalTimeout < o.AttemptTimeout)
+        if (o.TotalTimeout < o.AttemptTimeout && o.TotalTimeout >= TimeSpan.FromMilliseconds(10))
         {
             yield return $"TotalTimeout ({o.TotalTimeout}) must not be shorter than AttemptTimeout ({o.AttemptTimeout}).";
-        }
-
-        if (o.FailureCooldown < TimeSpan.Zero)
-        {
-            yield return $"FailureCooldown must not be negative, not {o.FailureCooldown}.";
-        }
-
-        if (o.MaxResponseSize <= 0)
-        {
-            yield return $"MaxResponseSize must be a positive number of bytes, not {o.MaxResponseSize}.";
-        }
-
-        if (o.MaxTenants < 1)
-        {
-            yield return $"MaxTenants must be at least 1, not {o.MaxTenants}.";
-        }
-
-        if (o.SharedCacheTimeout < minTimeout || o.SharedCacheTimeout > TimeSpan.FromMinutes(1))
-        {
-            yield return $"SharedCacheTimeout must be from 00:00:00.010 to 00:01:00, not {o.SharedCacheTimeout}.";
         }
 
         if (o.SharedCacheKeyPrefix is null)
@@ -114,7 +77,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
         }
     }
 
-    private static IEnumerable<string> Problems(TokenClientOptions options, bool hasAssertionProvider, ProviderCatalog providers)
+    private static IEnumerable<string> Problems(string? name, TokenClientOptions options, bool hasAssertionProvider, ProviderCatalog providers)
     {
         if (ClientDefinition.Resolve(options, providers) is not var (shaper, resolved))
         {
@@ -198,17 +161,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield return "Dpop and SharedCache cannot both be on: a DPoP token is bound to a key that never leaves this instance, so no other instance could use it.";
         }
 
-        if (!(options.RefreshRatio > 0 && options.RefreshRatio < 1))
-        {
-            yield return $"RefreshRatio must be greater than 0 and less than 1, not {options.RefreshRatio.ToString(CultureInfo.InvariantCulture)}.";
-        }
-
-        if (options.DefaultLifetime < OAuthResponseReader.MinLifetime || options.DefaultLifetime > OAuthResponseReader.MaxLifetime)
-        {
-            yield return $"DefaultLifetime must be from {OAuthResponseReader.MinLifetime} to {OAuthResponseReader.MaxLifetime}, the shortest and longest lifetimes a token may have, not {options.DefaultLifetime}.";
-        }
-
-        foreach (var problem in ResilienceProblems(options))
+        foreach (var problem in RangeProblems(name, options))
         {
             yield return problem;
         }

@@ -12,10 +12,10 @@ internal static class OAuthResponseReader
 {
     // A token that claims to live longer than this is treated as living this long: it keeps
     // date arithmetic far from overflow, and a year-old token is renewed anyway.
-    internal static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(365);
+    internal static readonly TimeSpan MaxLifetime = TokenLifetimes.Max;
 
     // A token that claims to live less than this is refused: caching it would turn every call into a token request.
-    internal static readonly TimeSpan MinLifetime = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan MinLifetime = TokenLifetimes.Min;
 
     public static IssuedToken Read(TokenRequestContext context, in Answer answer)
     {

@@ -187,11 +187,33 @@ public class RegistrationTests
     [InlineData("MaxResponseSize", "0", "MaxResponseSize must be a positive number of bytes, not 0.")]
     [InlineData("DefaultLifetime", "00:00:01", "DefaultLifetime must be from 00:00:02 to 365.00:00:00, the shortest and longest lifetimes a token may have, not 00:00:01.")]
     [InlineData("DefaultLifetime", "365.00:00:01", "DefaultLifetime must be from 00:00:02 to 365.00:00:00, the shortest and longest lifetimes a token may have, not 365.00:00:01.")]
+    [InlineData("MaxTenants", "0", "MaxTenants must be at least 1, not 0.")]
+    [InlineData("MaxRetries", "101", "MaxRetries must be from 0 to 100, not 101.")]
+    [InlineData("TotalTimeout", "1.00:00:00.001", "TotalTimeout must be from 00:00:00.010 to 1.00:00:00, not 1.00:00:00.0010000.")]
     public void StartupValidation_BadResilienceSetting_FailsNamingTheKey(string key, string value, string expected)
     {
         var act = StartupWith((key, value));
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal($"Token client 'api': {expected}");
+    }
+
+    [Fact]
+    public void StartupValidation_ASharedCacheKeyPrefixOfNull_IsRefused_AndAnEmptyOneIsNot()
+    {
+        foreach (var (prefix, failures) in new[] { ((string?)null, new[] { "Token client 'api': SharedCacheKeyPrefix must not be null (it may be empty)." }), ("", []) })
+        {
+            var services = new ServiceCollection();
+            services.AddTokenClient("api", o =>
+            {
+                (o.TokenEndpoint, o.ClientId, o.ClientSecret) = (new Uri("https://auth.test/token"), "id", "secret");
+                o.SharedCacheKeyPrefix = prefix!;
+            });
+            using var container = services.BuildServiceProvider();
+
+            var act = () => container.GetRequiredService<IOptionsMonitor<TokenClientOptions>>().Get("api");
+
+            (act.Try() ?? []).Should().Equal(failures);
+        }
     }
 
     [Fact]
