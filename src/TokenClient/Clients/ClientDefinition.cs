@@ -18,7 +18,7 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class ClientDefinition
 {
-    private ClientDefinition(string name, TokenClientOptions options, TokenRequestShaper shaper, Uri endpoint, ResiliencePipeline<IssuedToken> pipeline, TimeProvider time)
+    private ClientDefinition(string name, TokenClientOptions options, ProviderShaper shaper, Uri endpoint, ResiliencePipeline<IssuedToken> pipeline, TimeProvider time)
     {
         Name = name;
         Options = options;
@@ -42,7 +42,7 @@ internal sealed class ClientDefinition
 
     public TokenClientOptions Options { get; }
 
-    public TokenRequestShaper Shaper { get; }
+    public ProviderShaper Shaper { get; }
 
     public Uri Endpoint { get; }
 
@@ -70,8 +70,8 @@ internal sealed class ClientDefinition
     public ClientAssertionSigner Signer => LazyInitializer.EnsureInitialized(ref _signer, () => ClientAssertionSigner.Load(Options.SigningKey));
 
     /// <summary>The provider and the endpoint the options name, or null where they name none (the validator says why).</summary>
-    public static (TokenRequestShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, ProviderCatalog? providers = null) =>
-        (providers is null ? ProviderRegistry.TryGet(options.Provider, out var shaper) : providers.TryGet(options.Provider, out shaper)) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(options)) : null;
+    public static (ProviderShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, ProviderCatalog? providers = null) =>
+        (providers ?? ProviderCatalog.BuiltIn).TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(options)) : null;
 
     /// <summary>The definition of validated options.</summary>
     public static ClientDefinition Build(string name, TokenClientOptions options, TimeProvider time, ILogger logger, ProviderCatalog? providers = null)

@@ -25,7 +25,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
 
     // private_key_jwt and mutual TLS: a provider whose endpoint takes them, and a key or certificate that loads (unless the
     // user's IClientAssertionProvider signs).
-    private static IEnumerable<string> CredentialProblems(TokenClientOptions options, TokenRequestShaper shaper, bool hasAssertionProvider)
+    private static IEnumerable<string> CredentialProblems(TokenClientOptions options, ProviderShaper shaper, bool hasAssertionProvider)
     {
         if (!shaper.TakesStandardClientAuthentication)
         {

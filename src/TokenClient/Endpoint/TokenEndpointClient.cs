@@ -17,7 +17,7 @@ namespace TokenClient.Endpoint;
 internal sealed class TokenEndpointClient
 {
     private readonly TokenRequestContext _context;
-    private readonly TokenRequestShaper _shaper;
+    private readonly ProviderShaper _shaper;
     private readonly ResiliencePipeline<IssuedToken> _pipeline;
     private readonly TokenEndpointTransport _transport;
     private readonly FailureCooldown _cooldown;
@@ -34,7 +34,7 @@ internal sealed class TokenEndpointClient
 
     public TokenEndpointClient(
         TokenRequestContext context,
-        TokenRequestShaper shaper,
+        ProviderShaper shaper,
         ResiliencePipeline<IssuedToken> pipeline,
         IHttpClientFactory httpClientFactory,
         string httpClientName,

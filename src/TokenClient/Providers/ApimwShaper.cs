@@ -8,7 +8,7 @@ using TokenClient.Endpoint;
 namespace TokenClient.Providers;
 
 /// <summary>APIMW: key and secret as JSON, no grant type; the token and errors come wrapped in an envelope.</summary>
-internal sealed class ApimwShaper : TokenRequestShaper
+internal sealed class ApimwShaper : ProviderShaper
 {
     internal static readonly Uri Endpoint = new("https://api.apimw.com/v1/auth/token");
 

@@ -7,7 +7,7 @@ using TokenClient.Http;
 namespace TokenClient.Providers;
 
 /// <summary>A user's <see cref="TokenProvider"/> behind the shaper the library runs: its answer is checked as the built-ins' are.</summary>
-internal sealed class CustomShaper(TokenProvider provider) : TokenRequestShaper
+internal sealed class CustomShaper(TokenProvider provider) : ProviderShaper
 {
     public override string Name => provider.Name;
 

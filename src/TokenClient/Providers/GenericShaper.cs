@@ -4,7 +4,7 @@ using TokenClient.Endpoint;
 namespace TokenClient.Providers;
 
 /// <summary>RFC 6749 section 4.4: client credentials, form-encoded, the baseline every other shaper varies.</summary>
-internal sealed class GenericShaper : TokenRequestShaper
+internal sealed class GenericShaper : ProviderShaper
 {
     public override string Name => "Generic";
 

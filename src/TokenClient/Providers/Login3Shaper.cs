@@ -4,7 +4,7 @@ using TokenClient.Endpoint;
 namespace TokenClient.Providers;
 
 /// <summary>Login 3.0: client credentials, form-encoded, to <c>https://{Domain}/oauth/token</c>, with a required audience and an optional organization.</summary>
-internal sealed class Login3Shaper : TokenRequestShaper
+internal sealed class Login3Shaper : ProviderShaper
 {
     public override string Name => "Login3";
 

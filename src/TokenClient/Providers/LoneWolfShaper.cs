@@ -5,7 +5,7 @@ using TokenClient.Endpoint;
 namespace TokenClient.Providers;
 
 /// <summary>Lone Wolf: client credentials as JSON, a fixed audience, the customer instance as <c>lwt_client_id</c>.</summary>
-internal sealed class LoneWolfShaper : TokenRequestShaper
+internal sealed class LoneWolfShaper : ProviderShaper
 {
     internal static readonly Uri Endpoint = new("https://gateway.lwolf.com/oauth/token");
     internal const string Audience = "https://api.lwolf.com";

@@ -4,7 +4,7 @@ using TokenClient.Endpoint;
 namespace TokenClient.Providers;
 
 /// <summary>WLL: client credentials as JSON; the region picks the endpoint, the environment the audience.</summary>
-internal sealed class WllShaper : TokenRequestShaper
+internal sealed class WllShaper : ProviderShaper
 {
     public override string Name => "Wll";
 

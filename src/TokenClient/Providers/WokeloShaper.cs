@@ -7,7 +7,7 @@ namespace TokenClient.Providers;
 /// Wokelo: the password grant as multipart form-data, as the provider's own example sends it; renewal
 /// with the refresh token (RFC 6749 section 6) at the same endpoint.
 /// </summary>
-internal sealed class WokeloShaper : TokenRequestShaper
+internal sealed class WokeloShaper : ProviderShaper
 {
     internal static readonly Uri Endpoint = new("https://api.wokelo.ai/auth/token/");
 

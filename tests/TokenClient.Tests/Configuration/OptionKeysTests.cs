@@ -24,9 +24,9 @@ public class OptionKeysTests
     [Fact]
     public void UsedKeys_OfEveryProvider_ComeFromTheTable()
     {
-        foreach (var name in ProviderRegistry.Names)
+        foreach (var name in ProviderCatalog.BuiltIn.Names)
         {
-            ProviderRegistry.TryGet(name, out var shaper).Should().BeTrue();
+            ProviderCatalog.BuiltIn.TryGet(name, out var shaper).Should().BeTrue();
             shaper!.UsedKeys.Except(OptionKeys.SentByProvider).Should().BeEmpty($"{name} lists only keys of the table");
         }
     }

@@ -11,7 +11,7 @@ namespace TokenClient.Endpoint;
 /// One provider's wire format: builds the token request and reads the response. The default
 /// reading is RFC 6749's (5.1 success, 5.2 error); a provider overrides only what it does differently.
 /// </summary>
-internal abstract class TokenRequestShaper
+internal abstract class ProviderShaper
 {
     private static readonly MediaTypeWithQualityHeaderValue s_acceptJson = new("application/json");
 
