@@ -62,6 +62,15 @@ internal sealed class CallerRequest
         }
     }
 
+    /// <summary>Content that produces the same bytes when it is serialized again: none, or buffered in memory.</summary>
+    public static bool CanResend(HttpContent? content) => content switch
+    {
+        null => true,
+        ByteArrayContent or ReadOnlyMemoryContent => true, // StringContent and FormUrlEncodedContent are ByteArrayContent
+        MultipartContent multipart => multipart.All(CanResend),
+        _ => false,
+    };
+
     /// <summary>Points the request back at the caller's origin, with the caller's method and content.</summary>
     public void Restore(HttpRequestMessage request) => (request.RequestUri, request.Method, request.Content) = (Origin, Method, Content);
 }

@@ -139,7 +139,7 @@ internal static class Redirects
         // sent again stays where it was (the redirect is returned to the caller).
         if (target.Scheme != Uri.UriSchemeHttps && target.Scheme != Uri.UriSchemeHttp
             || from.Scheme == Uri.UriSchemeHttps && target.Scheme == Uri.UriSchemeHttp
-            || !toGet && !TokenHandler.CanResend(request.Content))
+            || !toGet && !CallerRequest.CanResend(request.Content))
         {
             return false;
         }

@@ -81,15 +81,6 @@ internal sealed class TokenHandler : DelegatingHandler
             $"Token client '{_source.Policy.ClientName}': the synchronous HttpClient.Send is not supported through AddTokenHandler, since " +
             "getting a token is asynchronous network I/O. Call SendAsync (or GetAsync, PostAsync…) and await it.");
 
-    /// <summary>Content that produces the same bytes when it is serialized again: none, or buffered in memory.</summary>
-    internal static bool CanResend(HttpContent? content) => content switch
-    {
-        null => true,
-        ByteArrayContent or ReadOnlyMemoryContent => true, // StringContent and FormUrlEncodedContent are ByteArrayContent
-        MultipartContent multipart => multipart.All(CanResend),
-        _ => false,
-    };
-
     // Moved by a primary handler that follows redirects itself: an outer retry of the same message must not make the target its origin.
     private static void KeepOrigin(ref Exchange exchange)
     {
@@ -183,7 +174,7 @@ internal sealed class TokenHandler : DelegatingHandler
             // it is not the one the proof carried (a server that asks for the nonce it had is answered as it is).
             if (IsDpop(exchange) && FromOrigin(exchange, response) && DpopProofs.AsksForNonce(response))
             {
-                if (exchange.Kept?.NonceResent == true || nonce is null || nonce == exchange.ProofNonce || request.Method != exchange.Method || !CanResend(exchange.Content))
+                if (exchange.Kept?.NonceResent == true || nonce is null || nonce == exchange.ProofNonce || request.Method != exchange.Method || !CallerRequest.CanResend(exchange.Content))
                 {
                     return response;
                 }
@@ -211,7 +202,7 @@ internal sealed class TokenHandler : DelegatingHandler
             }
 
             var clientName = exchange.Policy.ClientName;
-            if (!CanResend(exchange.Content))
+            if (!CallerRequest.CanResend(exchange.Content))
             {
                 Log.CannotResend(_logger, (int)response.StatusCode, exchange.Method.Method, exchange.Origin.Host, clientName);
                 return response;

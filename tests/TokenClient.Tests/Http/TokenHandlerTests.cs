@@ -289,7 +289,7 @@ public class TokenHandlerTests
             _ => new StreamContent(Stream.Null),
         };
 
-        TokenHandler.CanResend(content).Should().Be(expected);
+        CallerRequest.CanResend(content).Should().Be(expected);
     }
 
     public static TheoryData<string, bool> Contents() => new()
