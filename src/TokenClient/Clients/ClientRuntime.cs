@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TokenClient.Caching;
 using TokenClient.Diagnostics;
@@ -12,8 +9,19 @@ using TokenClient.Sharing;
 
 namespace TokenClient.Clients;
 
-/// <summary>The container's services that every client's entries use.</summary>
-internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, TokenClientMetrics metrics, IServiceProvider services)
+/// <summary>
+/// The container's services that every client's entries use, given by the registration. Two come as functions, called
+/// when first needed: a client's own <see cref="IClientAssertionProvider"/> (keyed by its name), and the shared cache,
+/// which a container whose clients do not share never resolves (and never connects to).
+/// </summary>
+internal sealed class ClientRuntime(
+    IHttpClientFactory httpClientFactory,
+    TimeProvider time,
+    ILoggerFactory loggerFactory,
+    TokenClientMetrics metrics,
+    ProviderCatalog providers,
+    Func<string, IClientAssertionProvider?> assertionProviderOf,
+    Func<ILogger, SharedTokenStore> createShared)
 {
     private ConcurrentDictionary<string, DpopProofs>? _proofs;
     private SharedTokenStore? _shared;
@@ -23,7 +31,7 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
     public TimeProvider Time { get; } = time;
 
     /// <summary>The built-in providers and those the user added.</summary>
-    public ProviderCatalog Providers { get; } = services.GetRequiredService<ProviderCatalog>();
+    public ProviderCatalog Providers { get; } = providers;
 
     /// <summary>The container's instruments.</summary>
     public TokenClientMetrics Metrics { get; } = metrics;
@@ -41,7 +49,7 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
     /// The shared cache, made when the first client that shares asks for it: a container whose clients do not
     /// share never resolves the distributed cache (and never connects to it).
     /// </summary>
-    public SharedTokenStore Shared => LazyInitializer.EnsureInitialized(ref _shared, CreateShared);
+    public SharedTokenStore Shared => LazyInitializer.EnsureInitialized(ref _shared, () => createShared(SharedLogger));
 
     /// <summary>The token requests of one tenant under one definition.</summary>
     public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
@@ -60,7 +68,7 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
             return null;
         }
 
-        var provider = services.GetKeyedService<IClientAssertionProvider>(definition.Name);
+        var provider = assertionProviderOf(definition.Name);
         return new ClientAssertions(provider is null ? definition.Signer : null, provider, Time);
     }
 
@@ -75,8 +83,4 @@ internal sealed class ClientRuntime(IHttpClientFactory httpClientFactory, TimePr
         var key = SharedTokenLevel.KeyFor(definition.Options.SharedCacheKeyPrefix, definition.Name, definition.IdentityOf(tenant).ToString());
         return new SharedTokenLevel(Shared, key, settings, definition.Name, Time, SharedLogger);
     }
-
-    // The validator made sure at start-up that a client that shares has a distributed cache to share through.
-    private SharedTokenStore CreateShared() =>
-        new(services.GetRequiredService<IDistributedCache>(), services.GetService<ISharedTokenLock>(), services.GetService<IDataProtectionProvider>(), Time, SharedLogger);
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using TokenClient.Caching;
@@ -31,15 +30,11 @@ internal sealed class TokenClientFactory : ITokenClientFactory, IDisposable
         IOptionsFactory<TokenClientOptions> options,
         IEnumerable<IOptionsChangeTokenSource<TokenClientOptions>> changes,
         TokenClientRegistry registry,
-        IHttpClientFactory httpClientFactory,
-        TokenClientMetrics metrics,
-        IServiceProvider services,
-        TimeProvider? time = null,
-        ILoggerFactory? loggerFactory = null)
+        ClientRuntime runtime)
     {
         _options = options;
         Registry = registry;
-        _runtime = new ClientRuntime(httpClientFactory, time ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, metrics, services);
+        _runtime = runtime;
 
         // The options' own change sources, watched here rather than through IOptionsMonitor: a reload that
         // fails validation must leave the last valid definition running, not throw. Watched before every client is

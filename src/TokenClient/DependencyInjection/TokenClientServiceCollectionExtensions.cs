@@ -1,8 +1,11 @@
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TokenClient;
 using TokenClient.Clients;
@@ -12,6 +15,7 @@ using TokenClient.Diagnostics;
 using TokenClient.Endpoint;
 using TokenClient.Http;
 using TokenClient.Providers;
+using TokenClient.Sharing;
 
 // As the ecosystem does: registration extensions live in the namespace of IServiceCollection.
 namespace Microsoft.Extensions.DependencyInjection;
@@ -97,12 +101,23 @@ public static class TokenClientServiceCollectionExtensions
             sp.GetRequiredService<IOptionsFactory<TokenClientOptions>>(),
             sp.GetServices<IOptionsChangeTokenSource<TokenClientOptions>>(),
             new TokenClientRegistry(sp.GetServices<TokenClientRegistration>()),
-            sp.GetRequiredService<IHttpClientFactory>(),
-            sp.GetRequiredService<TokenClientMetrics>(),
-            sp,
-            sp.GetService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()));
+            Runtime(sp)));
         services.TryAddSingleton<ITokenClientFactory>(sp => sp.GetRequiredService<TokenClientFactory>());
+    }
+
+    // What the clients take from the container, resolved here and nowhere below: the keyed assertion provider of a client
+    // and the shared cache only when a client asks (the validator made sure that a client that shares has a cache).
+    private static ClientRuntime Runtime(IServiceProvider sp)
+    {
+        var time = sp.GetService<TimeProvider>() ?? TimeProvider.System;
+        return new ClientRuntime(
+            sp.GetRequiredService<IHttpClientFactory>(),
+            time,
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
+            sp.GetRequiredService<TokenClientMetrics>(),
+            sp.GetRequiredService<ProviderCatalog>(),
+            name => sp.GetKeyedService<IClientAssertionProvider>(name),
+            logger => new SharedTokenStore(sp.GetRequiredService<IDistributedCache>(), sp.GetService<ISharedTokenLock>(), sp.GetService<IDataProtectionProvider>(), time, logger));
     }
 
     private static TokenClientBuilder AddTokenClientCore(IServiceCollection services, string name)
