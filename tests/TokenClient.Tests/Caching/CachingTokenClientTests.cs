@@ -47,6 +47,32 @@ public class CachingTokenClientTests
     }
 
     [Fact]
+    public async Task CallersWaitingOnOneFailedAcquisition_EachGetAnExceptionOfTheirOwn_WithTheSameFields()
+    {
+        using var services = new TestServices(o => (o.MaxRetries, o.FailureCooldown) = (0, TimeSpan.Zero));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        services.TokenEndpoint.Respond = async _ =>
+        {
+            await gate.Task;
+            return FakeTokenEndpoint.Json(HttpStatusCode.BadRequest, """{"error":"invalid_client","error_description":"unknown client"}""");
+        };
+        var callers = Enumerable.Range(0, 3).Select(_ => services.Client.GetTokenAsync().AsTask()).ToArray();
+        await TimeDriving.UntilAsync(() => services.TokenEndpoint.RequestCount == 1, "the one acquisition reaches the endpoint");
+
+        gate.SetResult();
+        var failures = new List<TokenRequestException>();
+        foreach (var caller in callers)
+        {
+            failures.Add((await caller.Invoking(c => c).Should().ThrowAsync<TokenRequestException>()).Which);
+        }
+
+        services.TokenEndpoint.RequestCount.Should().Be(1, "they waited on one acquisition");
+        failures.Distinct().Should().HaveCount(3, "a thrown exception's stack trace is rewritten by each throw: one object shared by many would be written by all");
+        failures.Should().OnlyContain(f => f.Error == "invalid_client" && f.ErrorDescription == "unknown client" && !f.IsTransient && f.StatusCode == HttpStatusCode.BadRequest);
+        failures.Select(f => f.Message).Distinct().Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task GetTokenAsync_CachedToken_ReturnsItWithoutWaitingOrRequesting()
     {
         using var services = new TestServices();

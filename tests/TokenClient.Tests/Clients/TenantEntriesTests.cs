@@ -71,6 +71,44 @@ public sealed class TenantEntriesTests : IDisposable
         _time.LiveTimers.Should().Be(timers - 2 + 1, "the evicted entries' timers are disposed");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AtTheCap_AmongTenantsLastUsedInOneSweep_TheLeastUsedGoFirst_ThenThoseUsedOverTheShortestSpan(bool sameUses)
+    {
+        await Tenant("old-1").GetTokenAsync(); // made in the first sweep's minute
+        await Tenant("old-2").GetTokenAsync();
+        _time.Fake.Advance(TokenClientFactory.SweepInterval * 2); // two sweeps: their tokens, valid for an hour, keep them
+        await Tenant("old-1").GetTokenAsync(); // used again in the same sweep as the 18 below
+        await Tenant("old-2").GetTokenAsync();
+        for (var i = 0; i < 18; i++)
+        {
+            for (var use = 0; use < (sameUses ? 2 : 3); use++)
+            {
+                await Tenant($"new-{i}").GetTokenAsync();
+            }
+        }
+
+        await Tenant("newcomer").GetTokenAsync();
+
+        // Used twice each, like the old ones (sameUses), the new ones were used over a shorter span: a flood's names, the
+        // first to go; used three times each, they were used more than the old ones, which go first.
+        var survivors = new[] { "old-1", "old-2" }.Where(t => Named.Existing(t) is not null);
+        survivors.Should().HaveCount(sameUses ? 2 : 0);
+        Named.TenantCount.Should().Be(19);
+    }
+
+    [Fact]
+    public async Task ATenantsUseCount_StopsAtSixteen()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await Tenant("busy").GetTokenAsync();
+        }
+
+        Named.Existing("busy")!.Uses.Should().Be(16, "enough to tell a tenant in use from a flood of names used once or twice");
+    }
+
     [Fact]
     public async Task AtTheCap_TenantsWaitingForTheirFirstToken_AreNotEvicted_AndNewOnesFailFastUntilThereIsRoom()
     {

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Options;
 using RichardSzalay.MockHttp;
 using TokenClient.Http;
 using TokenClient.Tests.TestSupport;
@@ -395,6 +397,28 @@ public class TokenHandlerTests
         var headerLogs = logs.Lines.Select(l => l.Text).Where(t => t.StartsWith("Response Headers:", StringComparison.Ordinal)).ToList();
         headerLogs.Should().NotBeEmpty().And.Contain(t => t.Contains("WWW-Authenticate: *") && t.Contains("Authentication-Info: *"));
         logs.Lines.Should().OnlyContain(l => !l.Text.Contains("token-1") && !l.Text.Contains("token-2"));
+    }
+
+    [Theory]
+    [InlineData("Authorization", true)]
+    [InlineData("Proxy-Authorization", true)]
+    [InlineData("DPoP", true)]
+    [InlineData("WWW-Authenticate", true)]
+    [InlineData("proxy-authenticate", true)]
+    [InlineData("Authentication-Info", true)]
+    [InlineData("Proxy-Authentication-Info", true)]
+    [InlineData("X-Api-Key", true)] // a configured header
+    [InlineData("Accept", false)]
+    [InlineData("Cookie", true)] // the user's own choice, kept
+    public void TheHttpClientFactorysHeaderLog_RedactsEveryHeaderThatCanCarryACredential(string header, bool redacted)
+    {
+        using var services = new TestServices(
+            o => o.Headers["X-Api-Key"] = "key",
+            more: s => s.AddHttpClient("api").AddTokenHandler(TestServices.ClientName).RedactLoggedHeaders(["Cookie"]));
+
+        var options = services.Provider.GetRequiredService<IOptionsMonitor<HttpClientFactoryOptions>>().Get("api");
+
+        options.ShouldRedactHeaderValue(header).Should().Be(redacted);
     }
 
     // An API that refuses every token, quoting it in its challenge and in Authentication-Info.

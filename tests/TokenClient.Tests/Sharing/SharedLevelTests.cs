@@ -209,6 +209,26 @@ public sealed class SharedLevelTests
     }
 
     [Fact]
+    public async Task TheHoldersLock_IsReleasedOnce_AfterTheTokenIsWritten_NotWhenTheCallerHasIt()
+    {
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cache = new ScriptedCache { Writing = written.Task };
+        var locks = new ScriptedLock();
+        await using var services = Sharing(cache, locks);
+
+        (await services.Client.GetTokenAsync()).Value.Should().Be("token-1", "the caller has its token while the write goes on");
+        await TimeDriving.UntilAsync(() => cache.Sets == 1, "the token is being written");
+        for (var pass = 0; pass < 50; pass++)
+        {
+            await Task.Run(static () => { }); // whatever the acquisition queued runs meanwhile
+        }
+
+        locks.Releases.Should().Be(0, "the instances that wait look for the token: the lock holds until it is written");
+        written.SetResult();
+        (await locks.Released.Task.WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(1, "released once, after the write");
+    }
+
+    [Fact]
     public async Task ALockTakenWhileTheContainerIsDisposed_IsReleased()
     {
         var taking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -400,6 +420,9 @@ public sealed class SharedLevelTests
 
         public Exception? SetFailure { get; init; }
 
+        /// <summary>What a write waits for before it is done, if anything.</summary>
+        public Task? Writing { get; init; }
+
         public int Gets => Volatile.Read(ref _gets);
 
         public int Sets => Volatile.Read(ref _sets);
@@ -417,7 +440,7 @@ public sealed class SharedLevelTests
         public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
         {
             Interlocked.Increment(ref _sets);
-            return SetFailure is null ? Task.CompletedTask : Task.FromException(SetFailure);
+            return SetFailure is not null ? Task.FromException(SetFailure) : Writing ?? Task.CompletedTask;
         }
 
         public void Refresh(string key) => throw new NotSupportedException();
@@ -440,6 +463,8 @@ public sealed class SharedLevelTests
         public Func<int, Task<bool>>? TakeAsync { get; init; }
 
         public int Takes => Volatile.Read(ref _takes);
+
+        public int Releases => Volatile.Read(ref _released);
 
         /// <summary>Completes with the number of releases at the first one.</summary>
         public TaskCompletionSource<int> Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
