@@ -213,6 +213,27 @@ public sealed class TenantEntriesTests : IDisposable
         Named.TenantCount.Should().BeLessThanOrEqualTo(20);
     }
 
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    public async Task AtTheCap_ATenantTakenButNotYetAsked_IsKeptThroughTheNextSweep_AndThenMayGo(int sweeps, bool kept)
+    {
+        var fresh = Tenant("fresh"); // an entry, used by nobody yet
+        _time.Fake.Advance(TokenClientFactory.SweepInterval * sweeps);
+        for (var i = 0; i < 19; i++)
+        {
+            await Tenant($"t{i}").GetTokenAsync();
+        }
+
+        await Tenant("newcomer").GetTokenAsync();
+
+        (Named.Existing("fresh") is not null).Should().Be(kept, "a tenant's first call may come up to a sweep after it was taken");
+        if (kept)
+        {
+            Named.Existing("fresh").Should().BeSameAs(fresh);
+        }
+    }
+
     [Fact]
     public async Task CapLoweredToExactlyTheTenantsHeld_EvictsNone()
     {
