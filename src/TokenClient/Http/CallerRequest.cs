@@ -71,6 +71,10 @@ internal sealed class CallerRequest
         _ => false,
     };
 
-    /// <summary>Points the request back at the caller's origin, with the caller's method and content.</summary>
-    public void Restore(HttpRequestMessage request) => (request.RequestUri, request.Method, request.Content) = (Origin, Method, Content);
+    /// <summary>Points the request back at the caller's origin, with the caller's method and content (a resend): its redirects count anew.</summary>
+    public void Restore(HttpRequestMessage request)
+    {
+        (request.RequestUri, request.Method, request.Content) = (Origin, Method, Content);
+        Redirects = 0;
+    }
 }

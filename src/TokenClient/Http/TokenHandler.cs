@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using TokenClient.Diagnostics;
 
@@ -181,9 +180,8 @@ internal sealed class TokenHandler : DelegatingHandler
 
                 response.Dispose();
                 Log.ResendingWithDpopNonce(_logger, exchange.Method.Method, exchange.Origin.Host, exchange.Policy.ClientName);
-                var noncing = exchange.Keep();
-                (noncing.NonceResent, noncing.Redirects) = (true, 0);
-                noncing.Restore(request);
+                exchange.Keep().NonceResent = true;
+                exchange.Keep().Restore(request);
                 sending = Send(ref exchange, cancellationToken);
                 continue;
             }
@@ -222,9 +220,8 @@ internal sealed class TokenHandler : DelegatingHandler
             _source.Metrics.Resends.Add(1, new KeyValuePair<string, object?>("tokenclient.client", clientName));
 
             // The resend goes to the URI the caller addressed, as the caller made it, whatever the redirects did.
-            var resending = exchange.Keep();
-            (resending.Resent, resending.Redirects) = (true, 0);
-            resending.Restore(request);
+            exchange.Keep().Resent = true;
+            exchange.Keep().Restore(request);
             sending = Send(ref exchange, cancellationToken);
         }
     }
