@@ -62,6 +62,18 @@ internal sealed class OptionRangeAttribute : ValidationAttribute
     }
 }
 
+/// <summary>The shortest and longest timeouts of a token request (the ranges Polly accepts), as the options declare them.</summary>
+internal static class Timeouts
+{
+    public const string Shortest = "00:00:00.010";
+
+    public const string Longest = "1.00:00:00";
+
+    public static readonly TimeSpan Min = TimeSpan.Parse(Shortest, CultureInfo.InvariantCulture);
+
+    public static readonly TimeSpan Max = TimeSpan.Parse(Longest, CultureInfo.InvariantCulture);
+}
+
 /// <summary>The shortest and longest lifetimes a token may have, as the ranges of the options declare them and the reader applies them.</summary>
 internal static class TokenLifetimes
 {

@@ -112,11 +112,11 @@ public sealed class TokenClientOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long one attempt at the token endpoint may take. Default: 10 seconds.</summary>
-    [OptionRange("00:00:00.010", "1.00:00:00")]
+    [OptionRange(Timeouts.Shortest, Timeouts.Longest)]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long one acquisition may take, retries and their delays included. Default: 30 seconds.</summary>
-    [OptionRange("00:00:00.010", "1.00:00:00")]
+    [OptionRange(Timeouts.Shortest, Timeouts.Longest)]
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

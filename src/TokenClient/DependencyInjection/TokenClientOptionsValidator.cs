@@ -55,7 +55,8 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
         }
     }
 
-    // The ranges of single keys are declared on the options (TokenClientOptionsRanges); here, what spans keys.
+    // The ranges of single keys are declared on the options (TokenClientOptionsRanges); here, what spans keys, and the null
+    // prefix (the ranges check values, not their presence).
     private static IEnumerable<string> RangeProblems(string? name, TokenClientOptions o)
     {
         if (s_ranges.Validate(name, o) is { Failed: true, Failures: { } failures })
@@ -66,7 +67,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             }
         }
 
-        if (o.TotalTimeout < o.AttemptTimeout && o.TotalTimeout >= TimeSpan.FromMilliseconds(10))
+        if (o.TotalTimeout < o.AttemptTimeout && o.TotalTimeout >= Timeouts.Min && o.TotalTimeout <= Timeouts.Max)
         {
             yield return $"TotalTimeout ({o.TotalTimeout}) must not be shorter than AttemptTimeout ({o.AttemptTimeout}).";
         }
