@@ -19,6 +19,26 @@ public partial class LayoutTests
         }
     }
 
+    [Fact]
+    public void BelowClients_NoCodeReadsTheOptions_ButToResolveThem()
+    {
+        // Endpoint/ and Providers/ read the settings a client's definition resolved once; the options are read by
+        // configuration, validation and Clients/ alone. The exceptions: the two types that resolve them, and the
+        // provider's part in TokenClient.Testing (FillForFake), which writes options before they are validated.
+        var src = Path.Combine(Repository.Root, "src", "TokenClient");
+        string[] below = ["Endpoint", "Providers", "Caching", "Sharing", "Http", "Credentials", "Jose", "Diagnostics"];
+        var readers = below
+            .SelectMany(folder => Directory.EnumerateFiles(Path.Combine(src, folder), "*.cs"))
+            .Where(f => Path.GetFileName(f) is not ("RequestSettings.cs" or "ExchangeLimits.cs"))
+            .Where(f => CommentsAndStrings().Replace(File.ReadAllText(f), " ").Replace("FillForFake(TokenClientOptions", "", StringComparison.Ordinal)
+                .Contains("TokenClientOptions", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(src, f))
+            .ToList();
+
+        below.Should().OnlyContain(folder => Directory.Exists(Path.Combine(src, folder)));
+        readers.Should().BeEmpty("code below Clients/ reads RequestSettings and ExchangeLimits, not TokenClientOptions");
+    }
+
     private static Dictionary<string, HashSet<string>> FolderDependencies()
     {
         var src = Path.Combine(Repository.Root, "src", "TokenClient");

@@ -18,15 +18,17 @@ namespace TokenClient.Clients;
 /// </summary>
 internal sealed class ClientDefinition
 {
-    private ClientDefinition(string name, TokenClientOptions options, ProviderShaper shaper, Uri endpoint, ResiliencePipeline<IssuedToken> pipeline, TimeProvider time)
+    private ClientDefinition(string name, TokenClientOptions options, RequestSettings settings, ProviderShaper shaper, Uri endpoint, ExchangeLimits limits, TimeProvider time, ILogger logger)
     {
         Name = name;
         Options = options;
+        Settings = settings;
+        Limits = limits;
         Shaper = shaper;
         Endpoint = endpoint;
-        Pipeline = pipeline;
+        Pipeline = TokenRequestPipeline.Build(name, limits, time, logger);
         Policy = new HandlerPolicy(name, options.Headers.ToArray(), options.AllowInsecureHttp, shaper.IsTokenRejected);
-        _secrets = new SecretRedactor(options);
+        _secrets = new SecretRedactor(settings.ClientId, settings.ClientSecret, settings.Password);
         Metadata = options.TokenEndpoint is null && options.Authority is { } authority ? new AuthorityMetadata(authority, options.ClientAuthentication == ClientAuthentication.Tls, time) : null;
         Sharing = options.SharedCache ? new SharingSettings(options.SharedCacheProtector, options.SharedCacheTimeout, options.RefreshRatio, options.TotalTimeout) : null;
         Identity = new TokenIdentity(
@@ -41,6 +43,12 @@ internal sealed class ClientDefinition
     public string Name { get; }
 
     public TokenClientOptions Options { get; }
+
+    /// <summary>What its token requests say, resolved once from <see cref="Options"/>.</summary>
+    public RequestSettings Settings { get; }
+
+    /// <summary>The limits of its exchanges with the token endpoint, resolved once from <see cref="Options"/>.</summary>
+    public ExchangeLimits Limits { get; }
 
     public ProviderShaper Shaper { get; }
 
@@ -71,26 +79,32 @@ internal sealed class ClientDefinition
 
     /// <summary>The provider and the endpoint the options name, or null where they name none (the validator says why).</summary>
     public static (ProviderShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, ProviderCatalog? providers = null) =>
-        (providers ?? ProviderCatalog.BuiltIn).TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(options)) : null;
+        Resolve(options, RequestSettings.From(options), providers);
+
+    private static (ProviderShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, RequestSettings settings, ProviderCatalog? providers) =>
+        (providers ?? ProviderCatalog.BuiltIn).TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(settings)) : null;
 
     /// <summary>The definition of validated options.</summary>
     public static ClientDefinition Build(string name, TokenClientOptions options, TimeProvider time, ILogger logger, ProviderCatalog? providers = null)
     {
-        var (shaper, endpoint) = Resolve(options, providers) ?? throw new InvalidOperationException($"Token client '{name}': Provider '{options.Provider}' is not known.");
+        var settings = RequestSettings.From(options);
+        var (shaper, endpoint) = Resolve(options, settings, providers) ?? throw new InvalidOperationException($"Token client '{name}': Provider '{options.Provider}' is not known.");
         return new ClientDefinition(
             name,
             options,
+            settings,
             shaper,
             endpoint ?? throw new InvalidOperationException($"Token client '{name}': {shaper.MissingEndpointProblem}"),
-            TokenRequestPipeline.Build(name, options, time, logger),
-            time);
+            ExchangeLimits.From(options),
+            time,
+            logger);
     }
 
     /// <summary>What defines the tokens of a tenant (null: the client's own).</summary>
     public TokenIdentity IdentityOf(string? tenant) => tenant is null ? Identity : Identity with { Tenant = tenant };
 
     /// <summary>What one tenant's token requests need: the tenant's own, else the configured one.</summary>
-    public TokenRequestContext ContextFor(string? tenant) => new(Name, Options, Endpoint, tenant ?? Options.Tenant, _secrets.ForAnotherTenant());
+    public TokenRequestContext ContextFor(string? tenant) => new(Name, Settings, Limits, Endpoint, tenant ?? Settings.Tenant, _secrets.ForAnotherTenant());
 }
 
 /// <summary>

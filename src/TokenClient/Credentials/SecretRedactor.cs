@@ -30,9 +30,8 @@ internal sealed class SecretRedactor
     // holds just the tokens until then.
     private volatile Secrets? _issued;
 
-    public SecretRedactor(TokenClientOptions options)
+    public SecretRedactor(string? clientId, string? clientSecret = null, string? password = null)
     {
-        var (clientId, clientSecret, password) = (options.ClientId, options.ClientSecret, options.Password);
         _configured = new Lazy<Secrets>(() => Configured(clientId, clientSecret, password));
     }
 

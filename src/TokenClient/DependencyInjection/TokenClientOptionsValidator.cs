@@ -185,7 +185,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             }
         }
 
-        foreach (var problem in shaper.Validate(options))
+        foreach (var problem in shaper.Validate(RequestSettings.From(options)))
         {
             yield return problem;
         }

@@ -12,7 +12,7 @@ internal sealed class ClientAssertions(ClientAssertionSigner? signer, IClientAss
 {
     public async ValueTask<string> CreateAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {
-        var clientId = context.Options.ClientId!;
+        var clientId = context.Settings.ClientId!;
         var audience = context.Endpoint.AbsoluteUri;
         string assertion;
         if (provider is null)

@@ -63,7 +63,7 @@ internal static class OAuthResponseReader
         }
 
         var type = ReadTokenType(context, status, tokenType);
-        var expiresAt = TokenLifetime.ExpiresAt(accessToken, ReadLifetime(context, status, expiresIn), answer.ReceivedAt, context.Options.DefaultLifetime);
+        var expiresAt = TokenLifetime.ExpiresAt(accessToken, ReadLifetime(context, status, expiresIn), answer.ReceivedAt, context.Limits.DefaultLifetime);
         return new IssuedToken(new AccessToken(accessToken, type, expiresAt, scope), answer.ReceivedAt, answer.ReceivedTimestamp, refreshToken);
     }
 
@@ -76,12 +76,12 @@ internal static class OAuthResponseReader
             return "Bearer";
         }
 
-        if (context.Options.Dpop && string.Equals(type, DpopProofs.Scheme, StringComparison.OrdinalIgnoreCase))
+        if (context.Settings.Dpop && string.Equals(type, DpopProofs.Scheme, StringComparison.OrdinalIgnoreCase))
         {
             return DpopProofs.Scheme;
         }
 
-        throw TokenErrors.InvalidResponse(context, status, context.Options.Dpop
+        throw TokenErrors.InvalidResponse(context, status, context.Settings.Dpop
             ? $"token_type '{TokenErrors.Quote(context, type)}' is not supported: only Bearer and DPoP tokens are"
             : $"token_type '{TokenErrors.Quote(context, type)}' is not supported: only Bearer tokens are (a DPoP token needs Dpop set to true)");
     }

@@ -26,7 +26,7 @@ internal abstract class ProviderShaper
     public virtual bool UsesRefreshTokens => false;
 
     /// <summary>The endpoint used when <see cref="TokenClientOptions.TokenEndpoint"/> is not set; null where the user must give one.</summary>
-    public virtual Uri? DefaultEndpoint(TokenClientOptions options) => null;
+    public virtual Uri? DefaultEndpoint(RequestSettings settings) => null;
 
     /// <summary>
     /// Which of the keys only some providers send (<see cref="OptionKeys.SentByProvider"/>) this one sends;
@@ -38,7 +38,7 @@ internal abstract class ProviderShaper
     public virtual string MissingEndpointProblem => $"TokenEndpoint is required when Provider is '{Name}'.";
 
     /// <summary>The provider's own configuration rules, as messages naming the key.</summary>
-    public virtual IEnumerable<string> Validate(TokenClientOptions options) => [];
+    public virtual IEnumerable<string> Validate(RequestSettings settings) => [];
 
     /// <summary>Whether the token endpoint may be read from an <see cref="TokenClientOptions.Authority"/>'s metadata; a provider with a fixed endpoint says no.</summary>
     public virtual bool TakesAuthority => false;
@@ -65,11 +65,11 @@ internal abstract class ProviderShaper
     /// The form fields that authenticate the client in the body: <c>client_id</c> and <c>client_secret</c>, or with
     /// <see cref="ClientAuthentication.PrivateKeyJwt"/>, <c>client_id</c> and the attempt's assertion (RFC 7523 section 2.2).
     /// </summary>
-    protected static (string Name, string? Value)[] ClientCredentials(TokenRequestContext context) => context.Options.ClientAuthentication switch
+    protected static (string Name, string? Value)[] ClientCredentials(TokenRequestContext context) => context.Settings.ClientAuthentication switch
     {
-        ClientAuthentication.PrivateKeyJwt => [("client_id", context.Options.ClientId), ("client_assertion_type", ClientAssertionType), ("client_assertion", context.ClientAssertion)],
-        ClientAuthentication.Tls => [("client_id", context.Options.ClientId)], // RFC 8705 section 2: the certificate authenticates
-        _ => [("client_id", context.Options.ClientId), ("client_secret", context.Options.ClientSecret)],
+        ClientAuthentication.PrivateKeyJwt => [("client_id", context.Settings.ClientId), ("client_assertion_type", ClientAssertionType), ("client_assertion", context.ClientAssertion)],
+        ClientAuthentication.Tls => [("client_id", context.Settings.ClientId)], // RFC 8705 section 2: the certificate authenticates
+        _ => [("client_id", context.Settings.ClientId), ("client_secret", context.Settings.ClientSecret)],
     };
 
     /// <summary>RFC 7523 section 2.2's <c>client_assertion_type</c>.</summary>
@@ -102,9 +102,9 @@ internal abstract class ProviderShaper
     }
 
     /// <summary>The fields, then the configured extra <c>Parameters</c>, leaving out those with no value.</summary>
-    protected static List<KeyValuePair<string, string>> Fields(TokenClientOptions options, params (string Name, string? Value)[] fields)
+    protected static List<KeyValuePair<string, string>> Fields(RequestSettings settings, params (string Name, string? Value)[] fields)
     {
-        var list = new List<KeyValuePair<string, string>>(fields.Length + options.Parameters.Count);
+        var list = new List<KeyValuePair<string, string>>(fields.Length + settings.Parameters.Count);
         foreach (var (name, value) in fields)
         {
             if (!string.IsNullOrEmpty(value))
@@ -113,7 +113,7 @@ internal abstract class ProviderShaper
             }
         }
 
-        list.AddRange(options.Parameters);
+        list.AddRange(settings.Parameters);
         return list;
     }
 

@@ -53,7 +53,7 @@ internal sealed class TokenEndpointClient
         _shaper = shaper;
         _pipeline = pipeline;
         _transport = new TokenEndpointTransport(httpClientFactory, httpClientName, time);
-        _cooldown = new FailureCooldown(context.ClientName, context.Options.FailureCooldown, time, logger, metrics);
+        _cooldown = new FailureCooldown(context.ClientName, context.Limits.FailureCooldown, time, logger, metrics);
         _time = time;
         _logger = logger;
         _metrics = metrics;
@@ -146,7 +146,7 @@ internal sealed class TokenEndpointClient
         }
         catch (TimeoutRejectedException ex)
         {
-            var total = ex.Timeout == _context.Options.TotalTimeout && lastFailure is not null;
+            var total = ex.Timeout == _context.Limits.TotalTimeout && lastFailure is not null;
             throw total ? TokenErrors.GaveUp(_context, lastFailure!, ex) : TokenErrors.TimedOut(_context, ex, ex.Timeout);
         }
     }

@@ -82,7 +82,7 @@ internal sealed class TokenEndpointTransport(IHttpClientFactory httpClientFactor
 
     private static async Task<byte[]> ReadBodyAsync(TokenRequestContext context, HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        var limit = context.Options.MaxResponseSize;
+        var limit = context.Limits.MaxResponseSize;
         if (response.Content.Headers.ContentLength > limit)
         // Stryker disable once Block : without this shortcut the read below stops at the limit with the same exception
         {

@@ -14,20 +14,20 @@ namespace TokenClient.Endpoint;
 /// </summary>
 internal static class TokenRequestPipeline
 {
-    public static ResiliencePipeline<IssuedToken> Build(string clientName, TokenClientOptions options, TimeProvider time, ILogger logger)
+    public static ResiliencePipeline<IssuedToken> Build(string clientName, ExchangeLimits limits, TimeProvider time, ILogger logger)
     {
         var builder = new ResiliencePipelineBuilder<IssuedToken> { TimeProvider = time, Name = TokenEndpointTransport.HttpClientNameOf(clientName) };
-        builder.AddTimeout(options.TotalTimeout);
-        if (options.MaxRetries > 0)
+        builder.AddTimeout(limits.TotalTimeout);
+        if (limits.MaxRetries > 0)
         {
             builder.AddRetry(new RetryStrategyOptions<IssuedToken>
             {
-                MaxRetryAttempts = options.MaxRetries,
+                MaxRetryAttempts = limits.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = options.RetryDelay,
-                MaxDelay = options.MaxRetryDelay,
-                ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, options.MaxRetryDelay)),
+                Delay = limits.RetryDelay,
+                MaxDelay = limits.MaxRetryDelay,
+                ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, limits.MaxRetryDelay)),
                 // An attempt that timed out says no delay: the backoff's applies.
                 DelayGenerator = args => new ValueTask<TimeSpan?>((args.Outcome.Exception as TokenRequestException)?.RetryAfter),
                 OnRetry = args =>
@@ -40,7 +40,7 @@ internal static class TokenRequestPipeline
             });
         }
 
-        builder.AddTimeout(options.AttemptTimeout);
+        builder.AddTimeout(limits.AttemptTimeout);
         return builder.Build();
     }
 

@@ -16,13 +16,13 @@ internal sealed class ApimwShaper : ProviderShaper
 
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [];
 
-    public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
+    public override Uri? DefaultEndpoint(RequestSettings settings) => Endpoint;
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
         Post(context, JsonBody(Fields(
-            context.Options,
-            ("api_key", context.Options.ClientId),
-            ("api_secret", context.Options.ClientSecret))));
+            context.Settings,
+            ("api_key", context.Settings.ClientId),
+            ("api_secret", context.Settings.ClientSecret))));
 
     public override IssuedToken ReadResponse(TokenRequestContext context, in Answer answer)
     {

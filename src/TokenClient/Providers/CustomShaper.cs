@@ -14,9 +14,9 @@ internal sealed class CustomShaper(TokenProvider provider) : ProviderShaper
     // Every key a provider may send is the user's to use.
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = OptionKeys.SentByProvider.ToArray();
 
-    public override Uri? DefaultEndpoint(TokenClientOptions options) => provider.DefaultEndpoint(options);
+    public override Uri? DefaultEndpoint(RequestSettings settings) => provider.DefaultEndpoint(settings.ProviderOptions);
 
-    public override IEnumerable<string> Validate(TokenClientOptions options) => provider.Validate(options);
+    public override IEnumerable<string> Validate(RequestSettings settings) => provider.Validate(settings.ProviderOptions);
 
     public override bool IsTokenRejected(HttpStatusCode status) => provider.IsTokenRejected(status);
 
@@ -25,7 +25,7 @@ internal sealed class CustomShaper(TokenProvider provider) : ProviderShaper
         HttpRequestMessage? request;
         try
         {
-            request = provider.CreateRequest(new TokenProviderRequest(context.ClientName, context.Endpoint, context.Options, context.Tenant));
+            request = provider.CreateRequest(new TokenProviderRequest(context.ClientName, context.Endpoint, context.Settings.ProviderOptions, context.Tenant));
         }
         catch (Exception ex) when (ex is not TokenRequestException)
         {

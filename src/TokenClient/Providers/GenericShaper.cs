@@ -16,10 +16,10 @@ internal sealed class GenericShaper : ProviderShaper
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
     {
-        var options = context.Options;
-        var inBasic = options.ClientAuthentication == ClientAuthentication.Basic;
-        (string, string?)[] grant = [("grant_type", "client_credentials"), ("scope", options.Scope), ("audience", options.Audience), ("resource", options.Resource)];
-        var form = Fields(options, inBasic ? grant : [.. grant, .. ClientCredentials(context)]);
+        var settings = context.Settings;
+        var inBasic = settings.ClientAuthentication == ClientAuthentication.Basic;
+        (string, string?)[] grant = [("grant_type", "client_credentials"), ("scope", settings.Scope), ("audience", settings.Audience), ("resource", settings.Resource)];
+        var form = Fields(settings, inBasic ? grant : [.. grant, .. ClientCredentials(context)]);
 
         var request = Post(context, new FormUrlEncodedContent(form));
         if (inBasic)

@@ -18,21 +18,21 @@ internal sealed class Login3Shaper : ProviderShaper
 
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Audience, OptionKeys.Tenant, OptionKeys.Domain];
 
-    public override Uri? DefaultEndpoint(TokenClientOptions options) =>
-        IsHostName(options.Domain) ? new Uri($"https://{options.Domain}/oauth/token") : null;
+    public override Uri? DefaultEndpoint(RequestSettings settings) =>
+        IsHostName(settings.Domain) ? new Uri($"https://{settings.Domain}/oauth/token") : null;
 
     public override string MissingEndpointProblem => "Domain is required when Provider is 'Login3' (or set TokenEndpoint).";
 
-    public override IEnumerable<string> Validate(TokenClientOptions options)
+    public override IEnumerable<string> Validate(RequestSettings settings)
     {
-        if (string.IsNullOrWhiteSpace(options.Audience))
+        if (string.IsNullOrWhiteSpace(settings.Audience))
         {
             yield return "Audience is required when Provider is 'Login3': it is the identifier of the API the token is for.";
         }
 
-        if (!string.IsNullOrEmpty(options.Domain) && !IsHostName(options.Domain))
+        if (!string.IsNullOrEmpty(settings.Domain) && !IsHostName(settings.Domain))
         {
-            yield return $"Domain '{options.Domain}' must be a host name such as login.example.com, without a scheme or a path.";
+            yield return $"Domain '{settings.Domain}' must be a host name such as login.example.com, without a scheme or a path.";
         }
     }
 
@@ -40,8 +40,8 @@ internal sealed class Login3Shaper : ProviderShaper
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
         Post(context, new FormUrlEncodedContent(Fields(
-            context.Options,
-            [("grant_type", "client_credentials"), .. ClientCredentials(context), ("audience", context.Options.Audience), ("organization", context.Tenant)])));
+            context.Settings,
+            [("grant_type", "client_credentials"), .. ClientCredentials(context), ("audience", context.Settings.Audience), ("organization", context.Tenant)])));
 
     private static bool IsHostName(string? domain) =>
         !string.IsNullOrEmpty(domain) && Uri.CheckHostName(domain) is UriHostNameType.Dns or UriHostNameType.IPv4;

@@ -14,17 +14,17 @@ internal sealed class LoneWolfShaper : ProviderShaper
 
     public override IReadOnlyCollection<OptionKey> UsedKeys { get; } = [OptionKeys.Tenant];
 
-    public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
+    public override Uri? DefaultEndpoint(RequestSettings settings) => Endpoint;
 
     // Lone Wolf answers 403 on API calls when the token expired or is invalid.
     public override bool IsTokenRejected(HttpStatusCode status) => status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken) =>
         Post(context, JsonBody(Fields(
-            context.Options,
+            context.Settings,
             ("grant_type", "client_credentials"),
-            ("client_id", context.Options.ClientId),
-            ("client_secret", context.Options.ClientSecret),
+            ("client_id", context.Settings.ClientId),
+            ("client_secret", context.Settings.ClientSecret),
             ("audience", Audience),
             ("lwt_client_id", context.Tenant))));
 }

@@ -23,16 +23,16 @@ internal sealed class WokeloShaper : ProviderShaper
 
     public override bool UsesRefreshTokens => true;
 
-    public override Uri? DefaultEndpoint(TokenClientOptions options) => Endpoint;
+    public override Uri? DefaultEndpoint(RequestSettings settings) => Endpoint;
 
-    public override IEnumerable<string> Validate(TokenClientOptions options)
+    public override IEnumerable<string> Validate(RequestSettings settings)
     {
-        if (string.IsNullOrWhiteSpace(options.Username))
+        if (string.IsNullOrWhiteSpace(settings.Username))
         {
             yield return "Username is required when Provider is 'Wokelo': the account's e-mail address.";
         }
 
-        if (string.IsNullOrEmpty(options.Password))
+        if (string.IsNullOrEmpty(settings.Password))
         {
             yield return "Password is required when Provider is 'Wokelo'.";
         }
@@ -40,19 +40,19 @@ internal sealed class WokeloShaper : ProviderShaper
 
     public override HttpRequestMessage CreateRequest(TokenRequestContext context, string? refreshToken)
     {
-        var options = context.Options;
+        var settings = context.Settings;
         var fields = refreshToken is null
-            ? Fields(options,
-                ("client_id", options.ClientId),
-                ("client_secret", options.ClientSecret),
-                ("username", options.Username),
-                ("password", options.Password),
+            ? Fields(settings,
+                ("client_id", settings.ClientId),
+                ("client_secret", settings.ClientSecret),
+                ("username", settings.Username),
+                ("password", settings.Password),
                 ("grant_type", "password"))
-            : Fields(options,
+            : Fields(settings,
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refreshToken),
-                ("client_id", options.ClientId),
-                ("client_secret", options.ClientSecret));
+                ("client_id", settings.ClientId),
+                ("client_secret", settings.ClientSecret));
 
         var content = new MultipartFormDataContent();
         foreach (var (name, value) in fields)

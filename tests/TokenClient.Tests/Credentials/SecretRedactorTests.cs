@@ -12,7 +12,7 @@ public class SecretRedactorTests
 
     // A new one for each test (xunit makes a new instance of the class): built in a static, it would be built
     // once, before a mutation test could switch a mutant on.
-    private readonly SecretRedactor _redactor = new(new TokenClientOptions { ClientId = "the client", ClientSecret = Secret, Password = "pass word+é" });
+    private readonly SecretRedactor _redactor = new(clientId: "the client", clientSecret: Secret, password: "pass word+é");
 
     public static TheoryData<string> EchoedForms() => new()
     {
@@ -70,7 +70,7 @@ public class SecretRedactorTests
     [InlineData("back\\slash")]
     public void Redact_SecretWithCharactersJsonMustEscape_EscapedFormIsReplaced(string secret)
     {
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = secret });
+        var redactor = new SecretRedactor(clientId: "id", clientSecret: secret);
         var echoed = System.Text.Json.JsonSerializer.Serialize(secret)[1..^1]; // as a JSON string's content
 
         redactor.Redact($"before {echoed} after").Should().Be($"before {SecretRedactor.Marker} after");
@@ -85,7 +85,7 @@ public class SecretRedactorTests
     [InlineData("k~ey<z\u00e9", "k~ey<z\\u00e9")] // Python's ensure_ascii: '~' is ASCII and stays
     public void Redact_SecretInMinimallyEscapedJson_IsReplacedAndTheRestKept(string secret, string echoed)
     {
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = secret });
+        var redactor = new SecretRedactor(clientId: "id", clientSecret: secret);
         System.Text.Json.JsonSerializer.Deserialize<string>($"\"{echoed}\"").Should().Be(secret, "the echo is the secret as a JSON string");
 
         redactor.Redact($"before {echoed} after").Should().Be($"before {SecretRedactor.Marker} after");
@@ -96,7 +96,7 @@ public class SecretRedactorTests
     {
         // RFC 3986 escaping with '+' for spaces (as some form encoders do) differs from WebUtility.UrlEncode, which leaves '!' and '(' alone.
         const string secret = "a b!c(d)";
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientSecret = secret });
+        var redactor = new SecretRedactor(clientId: null, clientSecret: secret);
         var echoed = Uri.EscapeDataString(secret).Replace("%20", "+", StringComparison.Ordinal);
         echoed.Should().NotBe(WebUtility.UrlEncode(secret));
 
@@ -107,7 +107,7 @@ public class SecretRedactorTests
     public void Redact_ClientIdWithoutASecret_HasNoBasicCredentialsToReplace()
     {
         // A password client (Wokelo) may have an id and no secret: "id:" is no credential, and its base64 is ordinary text.
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "wokelo-app", Password = "pw-9f8e7d6c" });
+        var redactor = new SecretRedactor(clientId: "wokelo-app", password: "pw-9f8e7d6c");
         var basicOfIdAlone = Convert.ToBase64String(Encoding.UTF8.GetBytes("wokelo-app:"));
 
         redactor.Redact($"header {basicOfIdAlone} pw-9f8e7d6c").Should().Be($"header {basicOfIdAlone} {SecretRedactor.Marker}");
@@ -116,7 +116,7 @@ public class SecretRedactorTests
     [Fact]
     public void Redact_BasicCredentialsOfTheRawIdAndSecret_AreReplaced()
     {
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "a b", ClientSecret = "c d" });
+        var redactor = new SecretRedactor(clientId: "a b", clientSecret: "c d");
         var raw = Convert.ToBase64String(Encoding.UTF8.GetBytes("a b:c d"));
 
         redactor.Redact($"Authorization: Basic {raw}").Should().Be($"Authorization: Basic {SecretRedactor.Marker}");
@@ -126,7 +126,7 @@ public class SecretRedactorTests
     public void Redact_SecretAlone_IsReplacedWhole_NotAsAShorterFormInside()
     {
         // The secret's escaped forms hold pieces of the raw one: the longest form goes first, so one marker stands for the whole echo.
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = "a/b+c d" });
+        var redactor = new SecretRedactor(clientId: "id", clientSecret: "a/b+c d");
 
         redactor.Redact("x a\\/b+c d y").Should().Be($"x {SecretRedactor.Marker} y");
     }
@@ -174,7 +174,7 @@ public class SecretRedactorTests
     public void Redact_RequestBodyEchoedInBase64_AtAnyAlignment_IsReplaced(string before, string longer)
     {
         var secret = Secret + longer;
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "the client", ClientSecret = secret });
+        var redactor = new SecretRedactor(clientId: "the client", clientSecret: secret);
         var echoed = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{before}{secret}&audience=x"));
 
         var redacted = redactor.Redact($"body was {echoed}");
@@ -209,7 +209,7 @@ public class SecretRedactorTests
         foreach (var (length, alphabet) in new[] { 5, 6, 7, 8, 9, 10, 11, 12, 29, 30, 31 }.SelectMany(l => new[] { (l, "Qw3!rT9$zX5#kL8@mN2%vB6^"), (l, "???>>>~~~??>>~~?>~???>>>") }))
         {
             var secret = alphabet[..Math.Min(length, 24)] + new string('s', Math.Max(0, length - 24));
-            var redactor = new SecretRedactor(new TokenClientOptions { ClientSecret = secret });
+            var redactor = new SecretRedactor(clientId: null, clientSecret: secret);
             var body = Encoding.ASCII.GetBytes($"{prefix}{secret}~&x=1"); // '~' after it: no shorter form of the secret can run on into it
             var (start, end) = SecretOnlyRun(prefixLength, length);
             var aligned = prefixLength % 3 == 0 && length % 3 == 0; // the secret's own base64 sits in the body's as it is
@@ -277,7 +277,7 @@ public class SecretRedactorTests
     [Fact]
     public void RememberIssued_TheCurrentAndPreviousAccessTokensAndTheRefreshToken_AreReplaced_OlderOnesForgotten()
     {
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = "s3cr3t-value" });
+        var redactor = new SecretRedactor(clientId: "id", clientSecret: "s3cr3t-value");
         redactor.RememberIssued("access-one", "refresh-one");
         redactor.RememberIssued("access-two", "refresh-two");
         redactor.RememberIssued("access-three", "refresh-three");
@@ -289,7 +289,7 @@ public class SecretRedactorTests
     [Fact]
     public void TheLastTwoDpopProofs_AreRedacted_BesideTheAssertion_AndTheOneBeforeIsForgotten()
     {
-        var redactor = new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = "s3cret-Qx" });
+        var redactor = new SecretRedactor(clientId: "id", clientSecret: "s3cret-Qx");
         redactor.RememberSent("assertion.jwt.A");
         redactor.RememberProof("proof.jwt.1");
         redactor.RememberProof("proof.jwt.2");

@@ -122,7 +122,7 @@ public sealed class AuthorityMetadataTests
         await using var container = services.BuildServiceProvider();
         var time = TimeProvider.System;
         var options = new TokenClientOptions { Authority = Authority, ClientId = "id" };
-        var context = new TokenClient.Endpoint.TokenRequestContext("test", options, Authority, null, new TokenClient.Credentials.SecretRedactor(options));
+        var context = RequestContexts.For("test", options, Authority);
         var transport = new TokenClient.Endpoint.TokenEndpointTransport(container.GetRequiredService<IHttpClientFactory>(), "metadata", time);
 
         var withTls = await new TokenClient.Endpoint.AuthorityMetadata(Authority, mutualTls: true, time).TokenEndpointAsync(context, transport, CancellationToken.None);

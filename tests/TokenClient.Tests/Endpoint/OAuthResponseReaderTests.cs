@@ -11,7 +11,7 @@ public class OAuthResponseReaderTests
 {
     private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly TokenClientOptions Options = new() { ClientId = "id", ClientSecret = "reader-secret", DefaultLifetime = TimeSpan.FromMinutes(7) };
-    private static readonly TokenRequestContext Context = new("reader", Options, new Uri("https://auth.test/token"), null, new SecretRedactor(Options));
+    private static readonly TokenRequestContext Context = RequestContexts.For("reader", Options, new Uri("https://auth.test/token"));
 
     [Theory]
     [InlineData("2", 2)]

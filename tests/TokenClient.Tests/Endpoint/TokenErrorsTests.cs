@@ -10,9 +10,8 @@ public class TokenErrorsTests
 {
     private const string Secret = "errors-client-secret";
 
-    private static readonly TokenRequestContext Context = new(
-        "crm", new TokenClientOptions { ClientId = "id", ClientSecret = Secret }, new Uri("https://auth.test/token"), Tenant: null,
-        new SecretRedactor(new TokenClientOptions { ClientId = "id", ClientSecret = Secret }));
+    private static readonly TokenRequestContext Context =
+        RequestContexts.For("crm", new TokenClientOptions { ClientId = "id", ClientSecret = Secret }, new Uri("https://auth.test/token"));
 
     [Theory]
     [InlineData(HttpStatusCode.RequestTimeout, true)]
