@@ -8,7 +8,7 @@ namespace TokenClient.Tests.Diagnostics;
 
 /// <summary>The cache's instruments and the cooldown's, each with its documented name, unit and tags.</summary>
 [Collection(MeterListeners.Name)]
-public sealed class InstrumentTests
+public sealed class TokenClientMetricsTests
 {
     private static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
 
@@ -193,7 +193,7 @@ public sealed class InstrumentTests
 /// <summary>
 /// The tests that a process-wide <see cref="MeterListener"/> would disturb, and the one that starts such a listener
 /// (TelemetryTests): run one at a time. A listener that enables every "TokenClient" instrument turns on the counting
-/// of hits in every container of the process, which InstrumentTests checks is off while nothing listens.
+/// of hits in every container of the process, which TokenClientMetricsTests checks is off while nothing listens.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class MeterListeners

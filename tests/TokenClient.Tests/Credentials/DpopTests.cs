@@ -10,7 +10,7 @@ using TokenClient.Http;
 using TokenClient.Tests.Attacks;
 using TokenClient.Tests.TestSupport;
 
-namespace TokenClient.Tests.Assertions;
+namespace TokenClient.Tests.Credentials;
 
 /// <summary>DPoP (RFC 9449) with <c>Dpop: true</c>, against a server on 127.0.0.1 that verifies every proof.</summary>
 public sealed class DpopTests

@@ -8,10 +8,11 @@ using TokenClient.Tests.TestSupport;
 namespace TokenClient.Tests.Http;
 
 /// <summary>
-/// The handlers' two paths (the answer returned as it is, or the loop that resends, and the guard's that follows redirects)
+/// What the two handlers keep of the caller's request (CallerRequest) along their two paths (the answer returned as it is, or
+/// the loop that resends, and the guard's that follows redirects)
 /// and the origin they keep for a handler above them that sends the same message again.
 /// </summary>
-public class HandlerPathTests
+public class CallerRequestTests
 {
     private static readonly Uri Api = new("https://api.test/orders");
     private static readonly Uri Other = new("https://other.test/elsewhere");

@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using TokenClient.Tests.Attacks;
 
-namespace TokenClient.Tests.Assertions;
+namespace TokenClient.Tests.Credentials;
 
 /// <summary>
 /// A token endpoint and an API on 127.0.0.1 that check every DPoP proof as RFC 9449 sections 4.3, 7.1 and 8 say: the

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace TokenClient.Tests.Assertions;
+namespace TokenClient.Tests.Credentials;
 
 /// <summary>Keys and certificates made for a test, written to a folder of its own that is deleted with it.</summary>
 internal sealed class TestKeys : IDisposable

@@ -13,7 +13,7 @@ namespace TokenClient.Tests.Sharing;
 /// The shared level's decisions, each against a cache and a lock scripted by the test: what it takes, what it
 /// waits for and how long, what it releases, when an outage starts and ends.
 /// </summary>
-public sealed class SharedLevelTests
+public sealed class SharedTokenLevelTests
 {
     [Fact]
     public void Invalidate_OnACacheThatHoldsNothing_DoesNothing()

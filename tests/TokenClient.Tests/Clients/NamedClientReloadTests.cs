@@ -6,14 +6,14 @@ using TokenClient.Tests.TestSupport;
 
 namespace TokenClient.Tests.Clients;
 
-/// <summary>Entries that come and go: replaced on a change of identity, released when idle, bounded by a cap.</summary>
-public sealed class TenantLifetimeTests : IDisposable
+/// <summary>A named client across configuration reloads: its entries replaced on a change of identity, kept otherwise, trimmed to a lowered cap.</summary>
+public sealed class NamedClientReloadTests : IDisposable
 {
     private readonly CountingTimeProvider _time = new();
     private readonly IConfigurationRoot _configuration;
     private readonly TestServices _services;
 
-    public TenantLifetimeTests()
+    public NamedClientReloadTests()
     {
         _configuration = TestServices.Settings(("Scope", "orders"), ("MaxTenants", "100"));
         _services = new TestServices(name: "t", configuration: _configuration, time: _time);

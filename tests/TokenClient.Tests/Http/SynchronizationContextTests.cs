@@ -9,7 +9,7 @@ namespace TokenClient.Tests.Http;
 /// caller that blocks on the result would deadlock. Each case makes a different await the first to
 /// wait, on the caller's thread, under a context that records every continuation posted to it.
 /// </summary>
-public class CallerContextTests
+public class SynchronizationContextTests
 {
     [Fact]
     public async Task Handler_WaitingForTheFirstToken_NeverResumesOnTheCallersContext()

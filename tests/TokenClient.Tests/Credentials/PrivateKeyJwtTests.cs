@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TokenClient.Tests.TestSupport;
 
-namespace TokenClient.Tests.Assertions;
+namespace TokenClient.Tests.Credentials;
 
 /// <summary>private_key_jwt against the fake endpoint: what goes on the wire, retries, redaction, start-up checks, the provider seam.</summary>
 public sealed class PrivateKeyJwtTests : IDisposable

@@ -8,7 +8,7 @@ namespace TokenClient.Tests.Endpoint;
 
 /// <summary>What the endpoint client decides around each request: what it carries over a configuration change, what it remembers, when and how it retries.</summary>
 [Collection(nameof(DrivenTimeCollection))]
-public class EndpointClientTests
+public class TokenEndpointClientTests
 {
     private static readonly Action<TokenClientOptions> Wokelo = o =>
     {

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TokenClient.Tests.TestSupport;
 
-namespace TokenClient.Tests.Assertions;
+namespace TokenClient.Tests.Credentials;
 
 /// <summary>
 /// Mutual TLS (RFC 8705) against Kestrel on 127.0.0.1 requiring a client certificate: the token endpoint authenticates the

@@ -7,7 +7,7 @@ using TokenClient.Tests.TestSupport;
 namespace TokenClient.Tests.Clients;
 
 /// <summary>Tenant entries at the edges of their life: the sweep that releases them, the cap that evicts them, disposal.</summary>
-public sealed class TenantEntriesTests : IDisposable
+public sealed class NamedClientTests : IDisposable
 {
     private readonly CountingTimeProvider _time = new();
     private readonly CapturingLoggerProvider _logs = new();
@@ -15,7 +15,7 @@ public sealed class TenantEntriesTests : IDisposable
 
     private readonly TestServices _services;
 
-    public TenantEntriesTests() => _services = new TestServices(configuration: _configuration, time: _time, logs: _logs);
+    public NamedClientTests() => _services = new TestServices(configuration: _configuration, time: _time, logs: _logs);
 
     private TokenClientFactory Factory => _services.Provider.GetRequiredService<TokenClientFactory>();
 

@@ -5,7 +5,7 @@ using TokenClient.Tests.TestSupport;
 namespace TokenClient.Tests.Endpoint;
 
 /// <summary>What the transport refuses, at the edges: the size limit to the byte, the redirect range to the status.</summary>
-public class TransportTests
+public class TokenEndpointTransportTests
 {
     private const string Body = """{"access_token":"sized-token","token_type":"Bearer","expires_in":3600}""";
     private static readonly int Size = Encoding.UTF8.GetByteCount(Body);

@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 using TokenClient.Tests.Conformance;
 using TokenClient.Tests.TestSupport;
 
-namespace TokenClient.Tests.Assertions;
+namespace TokenClient.Tests.Credentials;
 
 /// <summary>
 /// private_key_jwt (RFC 7523 section 2.2) against OpenIddict on 127.0.0.1, each assertion checked by Microsoft.IdentityModel:
