@@ -81,7 +81,8 @@ internal sealed class ClientDefinition
     public static (ProviderShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, ProviderCatalog? providers = null) =>
         Resolve(options, RequestSettings.From(options), providers);
 
-    private static (ProviderShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, RequestSettings settings, ProviderCatalog? providers) =>
+    /// <summary>As above, with the settings of those options already resolved.</summary>
+    public static (ProviderShaper Shaper, Uri? Endpoint)? Resolve(TokenClientOptions options, RequestSettings settings, ProviderCatalog? providers) =>
         (providers ?? ProviderCatalog.BuiltIn).TryGet(options.Provider, out var shaper) ? (shaper, options.TokenEndpoint ?? options.Authority ?? shaper.DefaultEndpoint(settings)) : null;
 
     /// <summary>The definition of validated options.</summary>

@@ -17,10 +17,24 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
     {
         // Binding's problems first; an empty section alone, since every key it should have held would be reported missing.
         var hasAssertionProvider = registrations is IServiceProviderIsKeyedService keyed && keyed.IsKeyedService(typeof(IClientAssertionProvider), name);
-        var problems = (options.ConfigurationIsEmpty ? options.ConfigurationProblems : options.ConfigurationProblems.Concat(Problems(name, options, hasAssertionProvider, providers)))
-            .Concat(SharedCacheValidator.Problems(options, registrations));
-        var failures = problems.Select(problem => $"Token client '{name}': {problem}").ToList();
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        List<string>? failures = null;
+        Add(ref failures, name, options.ConfigurationProblems);
+        if (!options.ConfigurationIsEmpty)
+        {
+            Add(ref failures, name, Problems(options, hasAssertionProvider, providers));
+        }
+
+        Add(ref failures, name, SharedCacheValidator.Problems(options, registrations));
+        return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // Every problem, named with its client; no list at all when there is none (a cold start validates every client once).
+    private static void Add(ref List<string>? failures, string? name, IEnumerable<string> problems)
+    {
+        foreach (var problem in problems)
+        {
+            (failures ??= []).Add($"Token client '{name}': {problem}");
+        }
     }
 
     // private_key_jwt and mutual TLS: a provider whose endpoint takes them, and a key or certificate that loads (unless the
@@ -57,9 +71,11 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
 
     // The ranges of single keys are declared on the options (TokenClientOptionsRanges); here, what spans keys, and the null
     // prefix (the ranges check values, not their presence).
-    private static IEnumerable<string> RangeProblems(string? name, TokenClientOptions o)
+    private static IEnumerable<string> RangeProblems(TokenClientOptions o)
     {
-        if (s_ranges.Validate(name, o) is { Failed: true, Failures: { } failures })
+        // Without the name: the messages name the key (OptionRangeAttribute), and the client's name is prefixed to every
+        // problem below, so the validator's display names (one string per key) would be built for nothing.
+        if (s_ranges.Validate(null, o) is { Failed: true, Failures: { } failures })
         {
             foreach (var failure in failures)
             {
@@ -78,9 +94,10 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
         }
     }
 
-    private static IEnumerable<string> Problems(string? name, TokenClientOptions options, bool hasAssertionProvider, ProviderCatalog providers)
+    private static IEnumerable<string> Problems(TokenClientOptions options, bool hasAssertionProvider, ProviderCatalog providers)
     {
-        if (ClientDefinition.Resolve(options, providers) is not var (shaper, resolved))
+        var settings = RequestSettings.From(options);
+        if (ClientDefinition.Resolve(options, settings, providers) is not var (shaper, resolved))
         {
             yield return $"Provider '{options.Provider}' is not known; use one of {string.Join(", ", providers.Names)} (or add it with services.AddTokenProvider).";
             yield break;
@@ -162,7 +179,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield return "Dpop and SharedCache cannot both be on: a DPoP token is bound to a key that never leaves this instance, so no other instance could use it.";
         }
 
-        foreach (var problem in RangeProblems(name, options))
+        foreach (var problem in RangeProblems(options))
         {
             yield return problem;
         }
@@ -172,9 +189,12 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             yield return $"ClientAuthentication '{options.ClientAuthentication}' is not known; use Basic, Body, PrivateKeyJwt or Tls.";
         }
 
-        foreach (var header in options.Headers.Keys.Where(h => string.IsNullOrWhiteSpace(h) || h.Equals("Authorization", StringComparison.OrdinalIgnoreCase)))
+        foreach (var header in options.Headers.Keys)
         {
-            yield return $"Headers cannot set '{header}': the handler sets Authorization itself.";
+            if (string.IsNullOrWhiteSpace(header) || header.Equals("Authorization", StringComparison.OrdinalIgnoreCase))
+            {
+                yield return $"Headers cannot set '{header}': the handler sets Authorization itself.";
+            }
         }
 
         foreach (var key in OptionKeys.SentByProvider)
@@ -185,7 +205,7 @@ internal sealed class TokenClientOptionsValidator(IServiceProviderIsService regi
             }
         }
 
-        foreach (var problem in shaper.Validate(RequestSettings.From(options)))
+        foreach (var problem in shaper.Validate(settings))
         {
             yield return problem;
         }
