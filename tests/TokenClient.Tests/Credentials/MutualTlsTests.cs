@@ -249,4 +249,17 @@ public sealed class MutualTlsTests : IDisposable
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Contain(
             "Token client 'api': ClientAuthentication 'Tls' is not supported when Provider is 'Apimw': its token endpoint takes a client secret.");
     }
+
+    [Fact]
+    public void Tls_OnAProviderThatTakesASecret_WithoutACertificate_IsOneProblem_NotAlsoAMissingCertificate()
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", o => (o.Provider, o.ClientId, o.ClientAuthentication) = ("Apimw", "id", ClientAuthentication.Tls));
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
+            "Token client 'api': ClientAuthentication 'Tls' is not supported when Provider is 'Apimw': its token endpoint takes a client secret.");
+    }
 }

@@ -183,6 +183,7 @@ public class RegistrationTests
     [InlineData("MaxRetryDelay", "00:00:00", "MaxRetryDelay must be positive and at most 1.00:00:00, not 00:00:00.")]
     [InlineData("AttemptTimeout", "00:00:00.001", "AttemptTimeout must be from 00:00:00.010 to 1.00:00:00, not 00:00:00.0010000.")]
     [InlineData("TotalTimeout", "00:00:05", "TotalTimeout (00:00:05) must not be shorter than AttemptTimeout (00:00:10).")]
+    [InlineData("TotalTimeout", "00:00:00.010", "TotalTimeout (00:00:00.0100000) must not be shorter than AttemptTimeout (00:00:10).")]
     [InlineData("FailureCooldown", "-00:00:01", "FailureCooldown must not be negative, not -00:00:01.")]
     [InlineData("MaxResponseSize", "0", "MaxResponseSize must be a positive number of bytes, not 0.")]
     [InlineData("DefaultLifetime", "00:00:01", "DefaultLifetime must be from 00:00:02 to 365.00:00:00, the shortest and longest lifetimes a token may have, not 00:00:01.")]
@@ -373,6 +374,7 @@ public class RegistrationTests
     [InlineData("TokenEndpoint", "http://auth.test:99999/token", "Token client 'api': configuration 'TokenClients:api:TokenEndpoint' is not a URI.")]
     [InlineData("Headers:X-Api-Key:Nested", "k3y-value-9", "Token client 'api': configuration 'TokenClients:api:Headers:X-Api-Key' must be a single value.")]
     [InlineData("ClientSecert", "s3cr3t", "Token client 'api': configuration 'TokenClients:api:ClientSecert' is not a token client key*")]
+    [InlineData("SigningKey", "key.pem", "Token client 'api': configuration 'TokenClients:api:SigningKey' is not a SigningKey setting; the settings are SigningKey:Path, SigningKey:Password, SigningKey:KeyId, SigningKey:Algorithm.")]
     public void AddTokenClient_BadConfigurationValue_FailsNamingThePathAndNotTheValue(string key, string value, string expected)
     {
         var act = StartupWith((key, value));
@@ -380,6 +382,18 @@ public class RegistrationTests
         var thrown = act.Should().Throw<OptionsValidationException>().Which;
         thrown.Failures.Should().ContainMatch(expected);
         thrown.Message.Should().NotContain(value);
+    }
+
+    [Fact]
+    public void AddTokenClient_AnEmptyConfigurationThatIsNoSection_IsReportedAsSuch()
+    {
+        var services = new ServiceCollection();
+        services.AddTokenClient("api", new ConfigurationBuilder().Build());
+        using var container = services.BuildServiceProvider();
+
+        var act = () => container.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal("Token client 'api': the configuration given is empty.");
     }
 
     [Fact]

@@ -207,6 +207,21 @@ public sealed class SharedCacheTests
     }
 
     [Fact]
+    public void TheSharedKey_OfAConfiguration_StaysTheSameAcrossVersions_WhateverTheOrderOfItsParameters()
+    {
+        // Instances on two versions of the library (a rolling deployment) share tokens only if they compute the same key.
+        // A change to what the key is made of changes this value: make it knowingly, and say so in the CHANGELOG.
+        const string Expected = "TokenClient:test:807416D47D4486AD12BBCBD6D313652BBFAF2891B90F66E4385518736AA9260F";
+        using var ordered = new TestServices(o => (o.Scope, o.Parameters["audience2"], o.Parameters["region"]) = ("orders", "b", "eu"));
+        using var reversed = new TestServices(o => (o.Scope, o.Parameters["region"], o.Parameters["audience2"]) = ("orders", "eu", "b"));
+
+        string KeyOf(TestServices services) => SharedTokenLevel.KeyFor("TokenClient:", TestServices.ClientName, services.Named.Definition.Identity.ToString());
+
+        KeyOf(ordered).Should().Be(Expected);
+        KeyOf(reversed).Should().Be(Expected);
+    }
+
+    [Fact]
     public async Task Reload_TurningSharingOnAndOff_AppliesFromTheNextAcquisition()
     {
         var shared = TestServices.SharedCache();
