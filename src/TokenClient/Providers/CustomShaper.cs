@@ -36,7 +36,7 @@ internal sealed class CustomShaper(TokenProvider provider) : ProviderShaper
         if (request?.RequestUri is not { IsAbsoluteUri: true } target || !Redirects.SameOrigin(target, context.Endpoint))
         {
             request?.Dispose();
-            throw TokenErrors.ProviderFailed(context, Name, $"built a request {(request?.RequestUri is { } uri ? "to another origin than " + context.Endpoint.GetLeftPart(UriPartial.Authority) : "without an absolute URI")}; it was not sent", inner: null);
+            throw TokenErrors.ProviderFailed(context, Name, $"built a request {(request?.RequestUri is { IsAbsoluteUri: true } ? "to another origin than " + context.Endpoint.GetLeftPart(UriPartial.Authority) : "without an absolute URI")}; it was not sent", inner: null);
         }
 
         return request;

