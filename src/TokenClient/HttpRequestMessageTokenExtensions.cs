@@ -6,6 +6,7 @@ namespace TokenClient;
 public static class HttpRequestMessageTokenExtensions
 {
     private static readonly HttpRequestOptionsKey<string> s_tenant = new("TokenClient.Tenant");
+    private static readonly HttpRequestOptionsKey<TokenRequestParameters> s_parameters = new("TokenClient.Parameters");
 
     /// <summary>
     /// Sends this request with the token of <paramref name="tenant"/> (Lone Wolf's customer instance,
@@ -22,8 +23,20 @@ public static class HttpRequestMessageTokenExtensions
         return request;
     }
 
-    /// <summary>The tenant the request names, or null; without creating the request's options where it has none.</summary>
-    internal static string? TenantOf(HttpRequestMessage request)
+    /// <summary>
+    /// Sends this request with a token for these parameters (another scope, resources, audience, extra fields, or a
+    /// renewal forced), cached under an entry of its own; combinable with <see cref="WithTokenTenant"/>.
+    /// </summary>
+    public static HttpRequestMessage WithTokenParameters(this HttpRequestMessage request, TokenRequestParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(parameters);
+        request.Options.Set(s_parameters, parameters);
+        return request;
+    }
+
+    /// <summary>The tenant and the parameters the request names, or nulls; without creating the request's options where it has none.</summary>
+    internal static (string? Tenant, TokenRequestParameters? Parameters) TokenChoicesOf(HttpRequestMessage request)
     {
         HttpRequestOptions? options;
         try
@@ -35,7 +48,12 @@ public static class HttpRequestMessageTokenExtensions
             options = request.Options; // a runtime that names the field otherwise: correct, at the cost of creating it
         }
 
-        return options is not null && options.TryGetValue(s_tenant, out var tenant) ? tenant : null;
+        if (options is null)
+        {
+            return default;
+        }
+
+        return (options.TryGetValue(s_tenant, out var tenant) ? tenant : null, options.TryGetValue(s_parameters, out var parameters) ? parameters : null);
     }
 
     // request.Options creates its dictionary on first read: a request that names no tenant would pay for one.

@@ -47,8 +47,9 @@ public abstract class TokenProvider
 /// <summary>What one token request is for.</summary>
 public sealed class TokenProviderRequest
 {
-    internal TokenProviderRequest(string clientName, Uri endpoint, TokenClientOptions options, string? tenant)
+    internal TokenProviderRequest(string clientName, Uri endpoint, TokenClientOptions options, string? tenant, TokenRequestParameters? parameters = null)
     {
+        Parameters = parameters;
         ClientName = clientName;
         Endpoint = endpoint;
         Options = options;
@@ -66,6 +67,12 @@ public sealed class TokenProviderRequest
 
     /// <summary>The tenant the token is for (the caller's, else the configured <see cref="TokenClientOptions.Tenant"/>), if any.</summary>
     public string? Tenant { get; }
+
+    /// <summary>
+    /// What the caller asked for beyond <see cref="Options"/> (scope, resources, audience, fields), if anything: each value
+    /// given takes the place of the configured one. Null for the configured token.
+    /// </summary>
+    public TokenRequestParameters? Parameters { get; }
 }
 
 /// <summary>A successful answer, as the provider read it.</summary>

@@ -5,9 +5,9 @@ namespace TokenClient.Caching;
 /// failure of its own. The acquisition starts on the thread of the caller who found no token (it waits anyway), or in
 /// the background for a renewal while the current token is still served.
 /// </summary>
-/// <param name="acquire">The acquisition: a token request, its token published in the cache.</param>
+/// <param name="acquire">The acquisition: a token request, its token published in the cache; told whether a caller forced it.</param>
 /// <param name="validToken">The cache's token if it is still valid now: what a caller takes instead of a new acquisition.</param>
-internal sealed class AcquisitionGate(Func<Task<AccessToken>> acquire, Func<AccessToken?> validToken)
+internal sealed class AcquisitionGate(Func<bool, Task<AccessToken>> acquire, Func<AccessToken?> validToken)
 {
     private readonly object _gate = new();
     private Task<AccessToken>? _running; // guarded by _gate
@@ -32,11 +32,14 @@ internal sealed class AcquisitionGate(Func<Task<AccessToken>> acquire, Func<Acce
     /// would have its stack trace rewritten by each of them, from many threads at once, and a caller that changes what it
     /// caught (Data) would change it for all.
     /// </summary>
-    public async Task<AccessToken> WaitAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Cancels this caller's wait.</param>
+    /// <param name="forced">A renewal a caller forced: a valid token is not enough, it must be another than <paramref name="replacing"/>.</param>
+    /// <param name="replacing">With <paramref name="forced"/>: the token held when the caller asked, if any.</param>
+    public async Task<AccessToken> WaitAsync(CancellationToken cancellationToken, bool forced = false, AccessToken? replacing = null)
     {
         try
         {
-            return await Join().WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await Join(forced, replacing).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (TokenRequestException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -55,11 +58,11 @@ internal sealed class AcquisitionGate(Func<Task<AccessToken>> acquire, Func<Acce
             }
 
             // Task.Run keeps the caller who happened to find the token due (and the lock) out of the HTTP pipeline.
-            return _running = Task.Run(RunAsync);
+            return _running = Task.Run(() => RunAsync(forced: false));
         }
     }
 
-    private Task<AccessToken> Join()
+    private Task<AccessToken> Join(bool forced, AccessToken? replacing)
     {
         TaskCompletionSource<AccessToken> acquisition;
         lock (_gate)
@@ -70,8 +73,8 @@ internal sealed class AcquisitionGate(Func<Task<AccessToken>> acquire, Func<Acce
             }
 
             // The caller read the cache before taking the lock: an acquisition may have published a fresh token since.
-            // Looking again here is what keeps it to one request per token.
-            if (validToken() is { } fresh)
+            // Looking again here is what keeps it to one request per token (and one per forced renewal).
+            if (validToken() is { } fresh && !(forced && ReferenceEquals(fresh, replacing)))
             {
                 return Task.FromResult(fresh);
             }
@@ -86,21 +89,21 @@ internal sealed class AcquisitionGate(Func<Task<AccessToken>> acquire, Func<Acce
         // Orleans grain), where code of the user's in the token endpoint's pipeline could resume on it.
         if (SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default)
         {
-            _ = CompleteAsync(acquisition);
+            _ = CompleteAsync(acquisition, forced);
         }
         else
         {
-            _ = Task.Run(() => CompleteAsync(acquisition));
+            _ = Task.Run(() => CompleteAsync(acquisition, forced));
         }
 
         return acquisition.Task;
     }
 
-    private async Task CompleteAsync(TaskCompletionSource<AccessToken> acquisition)
+    private async Task CompleteAsync(TaskCompletionSource<AccessToken> acquisition, bool forced)
     {
         try
         {
-            acquisition.SetResult(await RunAsync().ConfigureAwait(false));
+            acquisition.SetResult(await RunAsync(forced).ConfigureAwait(false));
         }
         catch (OperationCanceledException ex)
         {
@@ -116,11 +119,11 @@ internal sealed class AcquisitionGate(Func<Task<AccessToken>> acquire, Func<Acce
     }
 
     // The gate opens when the acquisition ends, before its callers are told: one who comes after finds the token it published.
-    private async Task<AccessToken> RunAsync()
+    private async Task<AccessToken> RunAsync(bool forced)
     {
         try
         {
-            return await acquire().ConfigureAwait(false);
+            return await acquire(forced).ConfigureAwait(false);
         }
         finally
         {

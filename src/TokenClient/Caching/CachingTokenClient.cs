@@ -84,6 +84,25 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
         return GetTokenSlowAsync(entry, cancellationToken);
     }
 
+    /// <summary>
+    /// A token newer than the one held when called (ForceRenewal): the acquisition under way if there is one, else the
+    /// token published since the call, else a new acquisition, which every caller who forces meanwhile joins. The token
+    /// held stays in service for the callers who do not force until the new one takes its place (or, if the request
+    /// fails, for as long as it is valid); the shared cache never hands it back; the failure cooldown applies.
+    /// </summary>
+    public Task<AccessToken> RenewAsync(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<AccessToken>(cancellationToken);
+        }
+
+        // The token held stays held until replaced: the shared level takes only a newer one, so never this one back.
+        var replacing = _entry?.Token;
+        _statistics.Miss();
+        return _acquisition.WaitAsync(cancellationToken, forced: true, replacing);
+    }
+
     public void Invalidate(AccessToken rejected)
     {
         ArgumentNullException.ThrowIfNull(rejected);
@@ -138,6 +157,7 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
 
     private AccessToken? ValidToken() => _entry is { } fresh && _time.GetTimestamp() < fresh.ExpiresAtTimestamp ? fresh.Token : null;
 
+
     private void RenewInBackground(CacheEntry entry)
     {
         // Not when already renewing, or when the entry was renewed or dropped since this caller read it.
@@ -164,12 +184,13 @@ internal sealed class CachingTokenClient : ITokenClient, IDisposable
             TaskScheduler.Default);
     }
 
-    private async Task<AccessToken> AcquireAsync()
+    private async Task<AccessToken> AcquireAsync(bool forced)
     {
         try
         {
-            // A renewal while the current token is still valid is told so: no failure cooldown holds it back.
-            var renewing = HoldsValidToken;
+            // A renewal while the current token is still valid is told so: no failure cooldown holds it back. A renewal
+            // a caller forced is not one: a caller who forces again and again must not hammer a failing endpoint.
+            var renewing = !forced && HoldsValidToken;
             var issued = await _requestToken(renewing, _disposed.Token).ConfigureAwait(false);
             Publish(issued);
             if (_disposed.IsCancellationRequested)

@@ -102,10 +102,40 @@ internal sealed class ClientDefinition
     }
 
     /// <summary>What defines the tokens of a tenant (null: the client's own).</summary>
-    public TokenIdentity IdentityOf(string? tenant) => tenant is null ? Identity : Identity with { Tenant = tenant };
+    public TokenIdentity IdentityOf(string? tenant) => IdentityOf(new EntryKey(tenant, null));
 
-    /// <summary>What one tenant's token requests need: the tenant's own, else the configured one.</summary>
-    public TokenRequestContext ContextFor(string? tenant) => new(Name, Settings, Limits, Endpoint, tenant ?? Settings.Tenant, _secrets.ForAnotherTenant());
+    /// <summary>What defines the tokens of an entry: the tenant's and the call's values in place of the configured ones.</summary>
+    public TokenIdentity IdentityOf(EntryKey key)
+    {
+        var identity = key.Tenant is { } tenant ? Identity with { Tenant = tenant } : Identity;
+        if (key.Parameters is not { } parameters)
+        {
+            return identity;
+        }
+
+        var settings = Settings.With(parameters);
+        return identity with
+        {
+            Scope = settings.Scope,
+            Audience = settings.Audience,
+            Resource = string.Join(' ', settings.Resources), // a space is no part of a URI
+            Parameters = OptionKeys.Pairs(settings.Parameters),
+        };
+    }
+
+    /// <summary>What one entry's token requests need: the tenant's own, else the configured one; the call's parameters in place of the configured values.</summary>
+    public TokenRequestContext ContextFor(EntryKey key) =>
+        new(Name, Settings.With(key.Parameters), Limits, Endpoint, key.Tenant ?? Settings.Tenant, _secrets.ForAnotherTenant()) { Parameters = key.Parameters };
+
+    /// <summary>Refuses a key whose parameters this client's provider cannot send, naming the parameter.</summary>
+    /// <exception cref="ArgumentException">The parameters ask for what the provider cannot send.</exception>
+    public void ThrowIfRefused(EntryKey key)
+    {
+        if (key.Parameters is { } parameters && ParameterRules.Problem(Shaper, parameters) is { } problem)
+        {
+            throw new ArgumentException($"Token client '{Name}': {problem}", nameof(parameters));
+        }
+    }
 }
 
 /// <summary>

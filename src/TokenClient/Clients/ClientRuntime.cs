@@ -52,8 +52,8 @@ internal sealed class ClientRuntime(
     public SharedTokenStore Shared => LazyInitializer.EnsureInitialized(ref _shared, () => createShared(SharedLogger));
 
     /// <summary>The token requests of one tenant under one definition.</summary>
-    public TokenEndpointClient EndpointClient(ClientDefinition definition, string? tenant, TokenEndpointClient? carryFrom = null) =>
-        new(definition.ContextFor(tenant), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, AssertionsFor(definition), definition.Metadata,
+    public TokenEndpointClient EndpointClient(ClientDefinition definition, EntryKey key, TokenEndpointClient? carryFrom = null) =>
+        new(definition.ContextFor(key), definition.Shaper, definition.Pipeline, httpClientFactory, definition.HttpClientName, Time, EndpointLogger, Metrics, AssertionsFor(definition), definition.Metadata,
             definition.Options.Dpop ? ProofsOf(definition.Name) : null, carryFrom);
 
     /// <summary>A client's DPoP key, made on first use and kept for the container's lifetime, through every reload of its configuration.</summary>
@@ -73,14 +73,14 @@ internal sealed class ClientRuntime(
     }
 
     /// <summary>The shared level of one tenant under one definition, or null where the client does not share.</summary>
-    public SharedTokenLevel? SharedLevel(ClientDefinition definition, string? tenant)
+    public SharedTokenLevel? SharedLevel(ClientDefinition definition, EntryKey key)
     {
         if (definition.Sharing is not { } settings)
         {
             return null;
         }
 
-        var key = SharedTokenLevel.KeyFor(definition.Options.SharedCacheKeyPrefix, definition.Name, definition.IdentityOf(tenant).ToString());
-        return new SharedTokenLevel(Shared, key, settings, definition.Name, Time, SharedLogger);
+        var sharedKey = SharedTokenLevel.KeyFor(definition.Options.SharedCacheKeyPrefix, definition.Name, definition.IdentityOf(key).ToString());
+        return new SharedTokenLevel(Shared, sharedKey, settings, definition.Name, Time, SharedLogger);
     }
 }

@@ -7,13 +7,13 @@ namespace TokenClient.Clients;
 
 /// <summary>
 /// One configured client, alive for the container's lifetime: its current definition, the entry of its
-/// own tenant, and the entries of the tenants callers name. It is the handle users hold (the keyed
+/// own token, and the entries of the tenants and the token request parameters callers name (one per <see cref="EntryKey"/>). It is the handle users hold (the keyed
 /// <see cref="ITokenClient"/>), so every handle follows the current definition.
 /// </summary>
 internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 {
     private readonly object _gate = new();
-    private readonly ConcurrentDictionary<string, TenantEntry> _tenants = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<EntryKey, TenantEntry> _tenants = new(EntryKey.Comparer);
     private volatile ClientDefinition _definition;
     private volatile TenantEntry _own;
     private long _generation;
@@ -24,7 +24,7 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     {
         Runtime = runtime;
         _definition = definition;
-        _own = new TenantEntry(this, tenant: null, definition);
+        _own = new TenantEntry(this, default, definition);
     }
 
     public ClientRuntime Runtime { get; }
@@ -40,7 +40,7 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     /// <summary>Counts the sweeps: an entry remembers the one in which it was last used.</summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>The tenants with an entry now.</summary>
+    /// <summary>The entries of tenants and parameters now (the client's own aside).</summary>
     public int TenantCount => _tenants.Count;
 
     /// <summary>The cache of the client's own tenant, for tests that watch a renewal.</summary>
@@ -48,35 +48,54 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
 
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default) => _own.GetTokenAsync(cancellationToken);
 
+    public ValueTask<AccessToken> GetTokenAsync(TokenRequestParameters parameters, CancellationToken cancellationToken = default) =>
+        _own.GetTokenAsync(parameters, cancellationToken);
+
     public void Invalidate(AccessToken rejected) => _own.Invalidate(rejected);
 
     /// <summary>
     /// The entry of a tenant (null: the client's own), created on first use; where the cap leaves no room now, a
     /// handle whose calls fail with a transient <see cref="TokenRequestException"/> until there is.
     /// </summary>
-    public ITokenClient For(string? tenant) => TryEntry(tenant, out var entry) ? entry : new WaitingTenant(this, tenant!);
+    public ITokenClient For(string? tenant) => For(new EntryKey(tenant, null));
 
-    /// <summary>The entry of a tenant (null: the client's own), created on first use, or false where the cap leaves no room now.</summary>
-    public bool TryEntry(string? tenant, out TenantEntry entry)
+    /// <summary>As <see cref="For(string?)"/>, for a tenant and the parameters of a call.</summary>
+    public ITokenClient For(string? tenant, TokenRequestParameters? parameters) => For(new EntryKey(tenant, parameters));
+
+    /// <summary>The entry of a key, created on first use; where the cap leaves no room now, a handle that waits for room.</summary>
+    public ITokenClient For(EntryKey key) => TryEntry(key, out var entry) ? entry : new WaitingTenant(this, key);
+
+    /// <summary>
+    /// The entry of a key, created on first use, or false where the cap leaves no room now.
+    /// </summary>
+    /// <exception cref="ArgumentException">The key asks for what the client cannot send (the message names it).</exception>
+    public bool TryEntry(EntryKey key, out TenantEntry entry)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (tenant is null)
+        if (key.IsOwn)
         {
             entry = _own;
             return true;
         }
 
-        if (_tenants.TryGetValue(tenant, out entry!))
+        if (_tenants.TryGetValue(key, out entry!))
         {
             return true;
         }
 
-        TenantNames.ThrowIfTooLong(tenant);
-        return TryAdd(tenant, out entry);
+        if (key.Tenant is { } tenant)
+        {
+            TenantNames.ThrowIfTooLong(tenant);
+        }
+
+        return TryAdd(key, out entry);
     }
 
-    /// <summary>The entry a tenant has now, without adding one.</summary>
-    public TenantEntry? Existing(string? tenant) => tenant is null ? _own : _tenants.GetValueOrDefault(tenant);
+    /// <summary>The entry a tenant has now (null: the client's own), without adding one.</summary>
+    public TenantEntry? Existing(string? tenant) => Existing(new EntryKey(tenant, null));
+
+    /// <summary>The entry a key has now, without adding one.</summary>
+    public TenantEntry? Existing(EntryKey key) => key.IsOwn ? _own : _tenants.GetValueOrDefault(key);
 
     /// <summary>
     /// Takes a new definition. Where the token's identity is the same, every entry keeps its cached token
@@ -101,11 +120,11 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             else
             {
                 var own = _own;
-                _own = new TenantEntry(this, tenant: null, next);
+                _own = new TenantEntry(this, default, next);
                 own.Retire();
-                foreach (var (tenant, entry) in _tenants)
+                foreach (var (key, entry) in _tenants)
                 {
-                    _tenants.TryRemove(tenant, out _);
+                    _tenants.TryRemove(key, out _);
                     entry.Retire();
                 }
             }
@@ -153,9 +172,9 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
     {
         var generation = Interlocked.Increment(ref _generation);
         var released = 0;
-        foreach (var (tenant, entry) in _tenants)
+        foreach (var (key, entry) in _tenants)
         {
-            if (entry.IsIdle(generation) && _tenants.TryRemove(KeyValuePair.Create(tenant, entry)))
+            if (entry.IsIdle(generation) && _tenants.TryRemove(KeyValuePair.Create(key, entry)))
             {
                 entry.Retire();
                 released++;
@@ -180,15 +199,17 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
         }
     }
 
-    private bool TryAdd(string tenant, out TenantEntry entry)
+    private bool TryAdd(EntryKey key, out TenantEntry entry)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_tenants.TryGetValue(tenant, out entry!))
+            if (_tenants.TryGetValue(key, out entry!))
             {
                 return true;
             }
+
+            _definition.ThrowIfRefused(key);
 
             var cap = _definition.Options.MaxTenants;
             if (_tenants.Count >= cap && !MakeRoom(cap, evenBusy: false))
@@ -203,8 +224,8 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             }
 
             _refusing = false;
-            entry = new TenantEntry(this, tenant, _definition);
-            _tenants[tenant] = entry;
+            entry = new TenantEntry(this, key, _definition);
+            _tenants[key] = entry;
             return true;
         }
     }
@@ -226,9 +247,9 @@ internal sealed class NamedClient : ITokenClient, ITokenSource, IDisposable
             .ThenBy(pair => pair.Value.LastUse - pair.Value.CreatedIn)
             .Take(_tenants.Count - target)
             .ToList();
-        foreach (var (tenant, entry) in oldest)
+        foreach (var (key, entry) in oldest)
         {
-            _tenants.TryRemove(tenant, out _);
+            _tenants.TryRemove(key, out _);
             entry.Retire();
         }
 

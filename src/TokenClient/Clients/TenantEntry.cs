@@ -5,8 +5,8 @@ using TokenClient.Sharing;
 namespace TokenClient.Clients;
 
 /// <summary>
-/// The cache of one tenant of a named client (or of the client's own tenant), and the token requests
-/// behind it. It stays valid across configuration changes that keep the token's identity: its next
+/// The cache of one key of a named client (a tenant, the parameters of a call, or neither: the client's own token), and
+/// the token requests behind it. It stays valid across configuration changes that keep the token's identity: its next
 /// request uses the new definition. Once retired (replaced, or released while idle), it hands every
 /// call on to the entry that took its place, so a handle held across the change keeps working.
 /// </summary>
@@ -22,12 +22,12 @@ internal sealed class TenantEntry : ITokenClient
     private long _lastUse;
     private int _uses;
 
-    public TenantEntry(NamedClient owner, string? tenant, ClientDefinition definition)
+    public TenantEntry(NamedClient owner, EntryKey key, ClientDefinition definition)
     {
         _owner = owner;
-        Tenant = tenant;
-        _endpoint = owner.Runtime.EndpointClient(definition, tenant);
-        _shared = owner.Runtime.SharedLevel(definition, tenant);
+        Key = key;
+        _endpoint = owner.Runtime.EndpointClient(definition, key);
+        _shared = owner.Runtime.SharedLevel(definition, key);
         _lastUse = CreatedIn = owner.Generation;
         Cache = new CachingTokenClient(definition.Name, RequestTokenAsync, definition.Options.RefreshRatio, owner.Runtime.Time, owner.Runtime.CacheLogger, owner.Runtime.Metrics.CacheOf(definition.Name));
     }
@@ -35,8 +35,11 @@ internal sealed class TenantEntry : ITokenClient
     /// <summary>The shared level behind the cache; null where the client does not share.</summary>
     internal SharedTokenLevel? Shared => _shared;
 
+    /// <summary>The tenant and the parameters the entry is for.</summary>
+    public EntryKey Key { get; }
+
     /// <summary>The tenant; null for the client's own.</summary>
-    public string? Tenant { get; }
+    public string? Tenant => Key.Tenant;
 
     public CachingTokenClient Cache { get; }
 
@@ -53,9 +56,51 @@ internal sealed class TenantEntry : ITokenClient
     {
         if (_retired)
         {
-            return _owner.For(Tenant).GetTokenAsync(cancellationToken);
+            return _owner.For(Key).GetTokenAsync(cancellationToken);
         }
 
+        NoteUse();
+        var pending = Cache.GetTokenAsync(cancellationToken);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return pending;
+        }
+
+        return ForwardIfRetiredAsync(pending, cancellationToken);
+    }
+
+    /// <summary>
+    /// The token of this entry's tenant with these parameters: this entry's where they ask for what it holds (a renewal
+    /// forced, or nothing), else the entry of the tenant and the parameters.
+    /// </summary>
+    public ValueTask<AccessToken> GetTokenAsync(TokenRequestParameters parameters, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!Holds(parameters))
+        {
+            return _owner.For(Tenant, parameters).GetTokenAsync(parameters, cancellationToken);
+        }
+
+        return parameters.ForceRenewal ? RenewAsync(cancellationToken) : GetTokenAsync(cancellationToken);
+    }
+
+    /// <summary>A token newer than the one held now: one request for all who force at once (see <see cref="CachingTokenClient.RenewAsync"/>).</summary>
+    public ValueTask<AccessToken> RenewAsync(CancellationToken cancellationToken)
+    {
+        if (_retired)
+        {
+            return _owner.TryEntry(Key, out var next) ? next.RenewAsync(cancellationToken) : _owner.For(Key).GetTokenAsync(cancellationToken);
+        }
+
+        NoteUse();
+        return ForwardIfRetiredAsync(new ValueTask<AccessToken>(Cache.RenewAsync(cancellationToken)), cancellationToken);
+    }
+
+    // Whether the parameters ask for this entry's token: the same as its key's, or, where it has none, none that change it.
+    private bool Holds(TokenRequestParameters parameters) => Key.Parameters is { } own ? own.SameToken(parameters) : !parameters.ChangesToken;
+
+    private void NoteUse()
+    {
         // Plain writes, the one once per sweep, the other until the count stops: the hit path stays a few field reads.
         var generation = _owner.Generation;
         if (_lastUse != generation)
@@ -67,14 +112,6 @@ internal sealed class TenantEntry : ITokenClient
         {
             _uses++; // a race loses a count, which only ranks the entry a little lower
         }
-
-        var pending = Cache.GetTokenAsync(cancellationToken);
-        if (pending.IsCompletedSuccessfully)
-        {
-            return pending;
-        }
-
-        return ForwardIfRetiredAsync(pending, cancellationToken);
     }
 
     // What the cache calls on a miss: the shared level where the client shares, else the endpoint.
@@ -94,7 +131,7 @@ internal sealed class TenantEntry : ITokenClient
         // Stryker disable once Logical : only a retired entry's disposal or the caller cancels the wait; a caller that cancelled is cancelled again by the next entry
         catch (OperationCanceledException) when (_retired && !cancellationToken.IsCancellationRequested)
         {
-            return await _owner.For(Tenant).GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            return await _owner.For(Key).GetTokenAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -102,7 +139,7 @@ internal sealed class TenantEntry : ITokenClient
     {
         if (_retired)
         {
-            _owner.Existing(Tenant)?.Invalidate(rejected);
+            _owner.Existing(Key)?.Invalidate(rejected);
 
             return;
         }
@@ -117,8 +154,8 @@ internal sealed class TenantEntry : ITokenClient
     public void Use(ClientDefinition definition)
     {
         Cache.RefreshRatio = definition.Options.RefreshRatio;
-        _endpoint = _owner.Runtime.EndpointClient(definition, Tenant, carryFrom: _endpoint);
-        _shared = _owner.Runtime.SharedLevel(definition, Tenant);
+        _endpoint = _owner.Runtime.EndpointClient(definition, Key, carryFrom: _endpoint);
+        _shared = _owner.Runtime.SharedLevel(definition, Key);
     }
 
     /// <summary>Whether the entry went unused for a whole sweep, holds no token that is still valid, and no request is under way.</summary>

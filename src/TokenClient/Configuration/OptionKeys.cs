@@ -89,7 +89,7 @@ internal static class OptionKeys
         new(name, (o, s) => set(o, s.Value), value, value);
 
     /// <summary>Name/value pairs as one comparable value, in a fixed order.</summary>
-    public static string Pairs(IDictionary<string, string> pairs) =>
+    public static string Pairs(IEnumerable<KeyValuePair<string, string>> pairs) =>
         string.Join('\n', pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}\u0000{p.Value}"));
 
     // The key's settings, and the very key and certificate objects given in code.

@@ -16,7 +16,8 @@ internal sealed record RequestSettings
 
     public string? Audience { get; init; }
 
-    public string? Resource { get; init; }
+    /// <summary>The resources (RFC 8707), one <c>resource</c> field each, in order.</summary>
+    public IReadOnlyList<string> Resources { get; init; } = [];
 
     /// <summary>The configured tenant: the one a caller that names none gets.</summary>
     public string? Tenant { get; init; }
@@ -40,6 +41,50 @@ internal sealed record RequestSettings
     /// <summary>The options as configured, for a user's <see cref="TokenProvider"/> alone: its public methods take them.</summary>
     public required TokenClientOptions ProviderOptions { get; init; }
 
+    /// <summary>
+    /// These settings with a call's parameters in place of the configured values: its scope, audience and resources where
+    /// it gives them, and its fields after the configured ones (one of the same name takes the configured one's place).
+    /// </summary>
+    public RequestSettings With(TokenRequestParameters? parameters)
+    {
+        if (parameters is not { ChangesToken: true })
+        {
+            return this;
+        }
+
+        var extra = parameters.SortedParameters;
+        var merged = new List<KeyValuePair<string, string>>(Parameters.Count + extra.Length);
+        foreach (var pair in Parameters)
+        {
+            if (!Names(extra, pair.Key))
+            {
+                merged.Add(pair);
+            }
+        }
+
+        merged.AddRange(extra);
+        return this with
+        {
+            Scope = parameters.Scope ?? Scope,
+            Audience = parameters.Audience ?? Audience,
+            Resources = parameters.Resources ?? Resources,
+            Parameters = merged,
+        };
+    }
+
+    private static bool Names(ReadOnlySpan<KeyValuePair<string, string>> pairs, string name)
+    {
+        foreach (var pair in pairs)
+        {
+            if (string.Equals(pair.Key, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The settings of validated options.</summary>
     public static RequestSettings From(TokenClientOptions options) => new()
     {
@@ -48,7 +93,7 @@ internal sealed record RequestSettings
         ClientAuthentication = options.ClientAuthentication,
         Scope = options.Scope,
         Audience = options.Audience,
-        Resource = options.Resource,
+        Resources = string.IsNullOrEmpty(options.Resource) ? [] : [options.Resource],
         Tenant = options.Tenant,
         Region = options.Region,
         Environment = options.Environment,

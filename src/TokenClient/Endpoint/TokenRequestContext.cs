@@ -14,6 +14,9 @@ internal sealed record TokenRequestContext(string ClientName, RequestSettings Se
 {
     private AuthenticationHeaderValue? _basicCredentials;
 
+    /// <summary>The parameters of the calls this context serves (already applied to <see cref="Settings"/>), for a user's <see cref="TokenProvider"/>; null where none.</summary>
+    public TokenRequestParameters? Parameters { get; init; }
+
     /// <summary>With <see cref="ClientAuthentication.PrivateKeyJwt"/>: this attempt's client assertion.</summary>
     public string? ClientAssertion { get; init; }
 

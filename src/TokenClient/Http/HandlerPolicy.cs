@@ -21,6 +21,6 @@ internal interface ITokenSource
     /// <summary>The client's DPoP key, which signs a proof for every request that carries a DPoP-bound token.</summary>
     DpopProofs Proofs { get; }
 
-    /// <summary>The token client of a tenant; null for the client's own.</summary>
-    ITokenClient For(string? tenant);
+    /// <summary>The token client of a tenant (null: the client's own) and of a call's parameters (null: the configured ones).</summary>
+    ITokenClient For(string? tenant, TokenRequestParameters? parameters);
 }

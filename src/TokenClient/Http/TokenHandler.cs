@@ -53,8 +53,9 @@ internal sealed class TokenHandler : DelegatingHandler
                 "use https (plain http is allowed only on loopback), or set AllowInsecureHttp for this client if the network is trusted."));
         }
 
-        var exchange = new Exchange(request, policy, origin, _source.For(HttpRequestMessageTokenExtensions.TenantOf(request)), kept);
-        var pending = exchange.Client.GetTokenAsync(cancellationToken);
+        var (tenant, parameters) = HttpRequestMessageTokenExtensions.TokenChoicesOf(request);
+        var exchange = new Exchange(request, policy, origin, _source.For(tenant, parameters), kept);
+        var pending = parameters is { ForceRenewal: true } ? exchange.Client.GetTokenAsync(parameters, cancellationToken) : exchange.Client.GetTokenAsync(cancellationToken);
         if (!pending.IsCompletedSuccessfully)
         {
             return AfterTokenAsync(exchange, pending, cancellationToken);

@@ -25,7 +25,7 @@ internal sealed class CustomShaper(TokenProvider provider) : ProviderShaper
         HttpRequestMessage? request;
         try
         {
-            request = provider.CreateRequest(new TokenProviderRequest(context.ClientName, context.Endpoint, context.Settings.ProviderOptions, context.Tenant));
+            request = provider.CreateRequest(new TokenProviderRequest(context.ClientName, context.Endpoint, context.Settings.ProviderOptions, context.Tenant, context.Parameters));
         }
         catch (Exception ex) when (ex is not TokenRequestException)
         {

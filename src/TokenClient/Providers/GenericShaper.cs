@@ -18,7 +18,7 @@ internal sealed class GenericShaper : ProviderShaper
     {
         var settings = context.Settings;
         var inBasic = settings.ClientAuthentication == ClientAuthentication.Basic;
-        (string, string?)[] grant = [("grant_type", "client_credentials"), ("scope", settings.Scope), ("audience", settings.Audience), ("resource", settings.Resource)];
+        (string, string?)[] grant = [("grant_type", "client_credentials"), ("scope", settings.Scope), ("audience", settings.Audience), .. settings.Resources.Select(static resource => ("resource", (string?)resource))];
         var form = Fields(settings, inBasic ? grant : [.. grant, .. ClientCredentials(context)]);
 
         var request = Post(context, new FormUrlEncodedContent(form));

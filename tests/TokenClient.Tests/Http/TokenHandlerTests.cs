@@ -144,15 +144,64 @@ public class TokenHandlerTests
     }
 
     [Fact]
-    public void TenantOf_RequestNamingNoTenant_CreatesNoOptions()
+    public async Task SendAsync_RequestWithParametersAndTenant_CarriesTheTokenOfBoth_CachedApart()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.OK);
+        var orders = new TokenRequestParameters { Scope = "orders" };
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, Api).WithTokenTenant("acme").WithTokenParameters(orders);
+            using var response = await harness.Http.SendAsync(request);
+        }
+
+        using (await harness.Http.GetAsync(Api))
+        {
+        }
+
+        harness.ApiRequests.Select(r => r.Header("Authorization")).Should().Equal("Bearer token-1", "Bearer token-1", "Bearer token-2");
+        harness.Services.TokenEndpoint.Requests.First().Fields.Should().Contain(new KeyValuePair<string, string>("scope", "orders"));
+        harness.Services.Named.Existing(new TokenClient.Clients.EntryKey("acme", orders)).Should().NotBeNull("the entry is the tenant's with these parameters");
+    }
+
+    [Fact]
+    public async Task SendAsync_RequestForcingRenewal_CarriesANewToken()
+    {
+        using var harness = new Harness();
+        harness.ApiAnswers(HttpStatusCode.OK);
+        await harness.Services.Client.GetTokenAsync();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, Api).WithTokenParameters(new TokenRequestParameters { ForceRenewal = true });
+        using var response = await harness.Http.SendAsync(request);
+
+        harness.ApiRequests.Should().ContainSingle().Which.Header("Authorization").Should().Be("Bearer token-2");
+    }
+
+    [Fact]
+    public async Task SendAsync_ParametersTheProviderCannotSend_FailBeforeAnythingIsSent()
+    {
+        using var harness = new Harness(o => o.Provider = "LoneWolf");
+        harness.ApiAnswers(HttpStatusCode.OK);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, Api).WithTokenParameters(new TokenRequestParameters { Scope = "orders" });
+        var act = () => harness.Http.SendAsync(request);
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("TokenRequestParameters.Scope");
+        harness.ApiRequests.Should().BeEmpty();
+        harness.Services.TokenEndpoint.RequestCount.Should().Be(0);
+    }
+
+    [Fact]
+    public void TokenChoicesOf_RequestNamingNoTenant_CreatesNoOptions()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, Api);
 
-        HttpRequestMessageTokenExtensions.TenantOf(request).Should().BeNull();
+        HttpRequestMessageTokenExtensions.TokenChoicesOf(request).Tenant.Should().BeNull();
 
         typeof(HttpRequestMessage).GetField("_options", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
             .GetValue(request).Should().BeNull("finding that a request names no tenant must not allocate its options");
-        HttpRequestMessageTokenExtensions.TenantOf(request.WithTokenTenant("acme")).Should().Be("acme");
+        HttpRequestMessageTokenExtensions.TokenChoicesOf(request.WithTokenTenant("acme")).Tenant.Should().Be("acme");
     }
 
     [Theory]

@@ -500,9 +500,9 @@ internal sealed class LifecycleSimulation
 
     /// <summary>The entry an instance holds for a tenant now, without making one.</summary>
     private static TenantEntry? Lookup(Instance instance, string? tenant) =>
-        tenant is null ? (TenantEntry)s_own.GetValue(instance.Named)! : Tenants(instance).GetValueOrDefault(tenant);
+        tenant is null ? (TenantEntry)s_own.GetValue(instance.Named)! : Tenants(instance).GetValueOrDefault(new EntryKey(tenant, null));
 
-    private static ConcurrentDictionary<string, TenantEntry> Tenants(Instance instance) => (ConcurrentDictionary<string, TenantEntry>)s_tenants.GetValue(instance.Named)!;
+    private static ConcurrentDictionary<EntryKey, TenantEntry> Tenants(Instance instance) => (ConcurrentDictionary<EntryKey, TenantEntry>)s_tenants.GetValue(instance.Named)!;
 
     private (Task? Acquisition, string? Tenant) FindAcquisition(int id, string key)
     {
@@ -606,7 +606,7 @@ internal sealed class LifecycleSimulation
         // Entries replaced or released since the last look (evictions, sweeps, changes of identity) allow a new request each.
         foreach (var instance in _instances.Where(i => !i.Disposed))
         {
-            var now = Tenants(instance).ToDictionary(p => (instance.Id, p.Key), p => p.Value);
+            var now = Tenants(instance).ToDictionary(p => (instance.Id, p.Key.Tenant!), p => p.Value);
             now[(instance.Id, "(own)")] = (TenantEntry)s_own.GetValue(instance.Named)!;
             foreach (var (key, entry) in _entries.Where(e => e.Key.Item1 == instance.Id).ToList())
             {

@@ -35,6 +35,9 @@ internal sealed class FakeTokenEndpoint
     /// <summary>As <see cref="Respond"/>, for answers that must see the request being cancelled (a server that never answers).</summary>
     public Func<int, CancellationToken, Task<HttpResponseMessage>> RespondWith { get; set; } = (n, _) => Task.FromResult(Token($"token-{n}", 3600));
 
+    /// <summary>Where set, answers from what request number n carried (its fields), in place of <see cref="RespondWith"/>.</summary>
+    public Func<RecordedRequest, int, Task<HttpResponseMessage>>? RespondTo { get; set; }
+
     public static HttpResponseMessage Token(string value, double expiresIn) =>
         Json(HttpStatusCode.OK, $$"""{"access_token":"{{value}}","token_type":"bearer","expires_in":{{expiresIn.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""");
 
@@ -47,8 +50,9 @@ internal sealed class FakeTokenEndpoint
         {
             var number = Interlocked.Increment(ref owner._count);
             owner.RequestTimes.Enqueue(time.GetUtcNow());
-            owner.Requests.Enqueue(await RecordedRequest.CaptureAsync(request));
-            return await owner.RespondWith(number, cancellationToken);
+            var recorded = await RecordedRequest.CaptureAsync(request);
+            owner.Requests.Enqueue(recorded);
+            return owner.RespondTo is { } respondTo ? await respondTo(recorded, number) : await owner.RespondWith(number, cancellationToken);
         }
     }
 }
